@@ -1,0 +1,64 @@
+//! Decisions: the answer, why, and what else was noticed.
+//!
+//! The JSON form is the stable shape every binding and decision log shares:
+//! `{"allowed": bool, "reasons": [rule ids], "audits": [rule ids],
+//!   "dry_run": [{"rule": id, "effect": "allow"|"deny"|"audit"}],
+//!   "errors": [{"rule": id, "message": text}]}`.
+//! `reasons` holds the deny rule that decided, or every allow rule that matched; it is empty
+//! when no rule matched (default deny) or when an error denied the request.
+
+use serde::Serialize;
+use smallvec::SmallVec;
+
+use crate::model::Effect;
+
+/// The outcome of one decision. Borrows rule ids from the policy set, so building one does not
+/// allocate unless more than two rules land in one list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Decision<'p> {
+    /// Whether the request is allowed.
+    pub allowed: bool,
+    /// The rules that decided: the first matching deny, or every matching allow.
+    pub reasons: SmallVec<[&'p str; 2]>,
+    /// Audit rules that matched.
+    pub audits: SmallVec<[&'p str; 2]>,
+    /// Dry-run rules that matched, with what they would have done.
+    pub dry_run: SmallVec<[DryRun<'p>; 2]>,
+    /// Rules that could not be evaluated. An error in an allow or deny rule denies the request.
+    pub errors: Vec<EvalError<'p>>,
+}
+
+/// A dry-run rule that matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DryRun<'p> {
+    /// The rule id.
+    pub rule: &'p str,
+    /// What it would have done.
+    pub effect: Effect,
+}
+
+/// A rule that could not be evaluated for this request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EvalError<'p> {
+    /// The rule id.
+    pub rule: &'p str,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Decision<'_> {
+    /// Whether no rule matched and the request fell to the default deny.
+    pub fn is_default_deny(&self) -> bool {
+        !self.allowed && self.reasons.is_empty() && self.errors.is_empty()
+    }
+
+    /// The decision as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| r#"{"allowed":false}"#.to_string())
+    }
+
+    /// The decision as a JSON value.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}

@@ -1,0 +1,107 @@
+//! Evaluation of the model against a request: tests, conditions, and whole rules.
+//!
+//! Both deciders share this module: the reference evaluator walks every rule with it, and the
+//! indexed engine calls it on the few candidates its index leaves. The semantics are those of
+//! `spec/language.md`: absent attributes make tests unknown, `when` needs true, `unless` needs
+//! false, `and`/`or` evaluate left to right and stop early.
+
+mod attrs;
+pub mod reference;
+mod truth;
+
+pub use attrs::{weekday_bit, Env};
+pub use truth::Truth;
+
+use crate::model::{Clause, Cond, Permission, Rule, Test};
+
+/// An evaluation error (only context values of an unexpected kind cause one).
+pub type EvalResult<T> = Result<T, String>;
+
+/// Evaluates one test.
+pub fn test(t: &Test, env: &Env<'_, '_>, rule: &Rule) -> EvalResult<Truth> {
+    let truth = attrs::eval_pred(&t.attr, &t.pred, env, &rule.zone)?;
+    Ok(if t.negated { truth.not() } else { truth })
+}
+
+/// Evaluates a condition.
+pub fn cond(c: &Cond, env: &Env<'_, '_>, rule: &Rule) -> EvalResult<Truth> {
+    Ok(match c {
+        Cond::Const(b) => Truth::from_bool(*b),
+        Cond::Has(attr) => Truth::from_bool(attrs::has(attr, env)),
+        Cond::Test(t) => test(t, env, rule)?,
+        Cond::Not(inner) => cond(inner, env, rule)?.not(),
+        Cond::And(items) => {
+            let mut acc = Truth::True;
+            for item in items {
+                match cond(item, env, rule)? {
+                    Truth::False => return Ok(Truth::False),
+                    Truth::Unknown => acc = Truth::Unknown,
+                    Truth::True => {}
+                }
+            }
+            acc
+        }
+        Cond::Or(items) => {
+            let mut acc = Truth::False;
+            for item in items {
+                match cond(item, env, rule)? {
+                    Truth::True => return Ok(Truth::True),
+                    Truth::Unknown => acc = Truth::Unknown,
+                    Truth::False => {}
+                }
+            }
+            acc
+        }
+    })
+}
+
+/// Whether a `from`/`to` clause holds: every matcher true. Matchers never error.
+pub fn clause(c: &Clause, env: &Env<'_, '_>, rule: &Rule) -> bool {
+    c.tests.iter().all(|t| matches!(test(t, env, rule), Ok(Truth::True)))
+}
+
+/// Whether a permission holds for the request.
+pub fn permission(p: &Permission, env: &Env<'_, '_>) -> bool {
+    let req = env.request();
+    let method_ok = match &p.methods {
+        None => true,
+        Some(ms) => req.request.method.as_deref().is_some_and(|m| ms.iter().any(|x| x == m)),
+    };
+    method_ok
+        && req.path().is_some_and(|path| p.paths.matches(path))
+        && p.hosts.as_ref().is_none_or(|hs| req.host().is_some_and(|h| hs.matches(h)))
+        && p.ports.as_ref().is_none_or(|ps| {
+            req.destination.port.is_some_and(|port| ps.iter().any(|&(lo, hi)| lo <= i64::from(port) && i64::from(port) <= hi))
+        })
+}
+
+/// Whether the rule's scope holds: some `from` clause, some `to` clause and some granted
+/// permission (each vacuous when the rule has none).
+pub fn scope(rule: &Rule, env: &Env<'_, '_>) -> bool {
+    (rule.from.is_empty() || rule.from.iter().any(|c| clause(c, env, rule)))
+        && (rule.to.is_empty() || rule.to.iter().any(|c| clause(c, env, rule)))
+        && (rule.grants.is_empty() || rule.permissions.iter().any(|p| permission(p, env)))
+}
+
+/// Whether the rule's conditions hold: every `when` true, then every `unless` false, in order.
+pub fn conditions(rule: &Rule, env: &Env<'_, '_>) -> EvalResult<bool> {
+    for c in &rule.when {
+        if !cond(c, env, rule)?.is_true() {
+            return Ok(false);
+        }
+    }
+    for c in &rule.unless {
+        if cond(c, env, rule)? != Truth::False {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Whether the rule matches: scope, then conditions.
+pub fn rule(rule: &Rule, env: &Env<'_, '_>) -> EvalResult<bool> {
+    if !scope(rule, env) {
+        return Ok(false);
+    }
+    conditions(rule, env)
+}

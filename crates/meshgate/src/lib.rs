@@ -1,0 +1,57 @@
+//! # meshgate
+//!
+//! An embeddable authorization engine for service meshes. A small policy language (roles and
+//! allow/deny/audit rules over caller identity, namespace, labels, IPs, JWT claims, HTTP method,
+//! path, host, port and time) is parsed, validated with precise diagnostics, and compiled into an
+//! indexed [`Engine`] that answers "may this caller make this request to this workload now?".
+//!
+//! ```
+//! use meshgate::{Engine, PolicySet, Request};
+//!
+//! let policy = PolicySet::parse(r#"
+//!     role reader { permit GET, HEAD on "/api/**" }
+//!     allow "frontend-reads-payments" {
+//!       from principal "spiffe://cluster.local/ns/shop/sa/frontend"
+//!       to   service "payments.prod.svc.cluster.local"
+//!       grant reader
+//!     }
+//! "#, "payments.mgp")?;
+//! let engine = Engine::new(&policy);
+//!
+//! let request = Request::from_json(r#"{
+//!     "source": {"principal": "spiffe://cluster.local/ns/shop/sa/frontend"},
+//!     "destination": {"service": "payments.prod.svc.cluster.local"},
+//!     "request": {"method": "GET", "path": "/api/balance"}
+//! }"#)?;
+//! let decision = engine.decide(&request);
+//! assert!(decision.allowed);
+//! assert_eq!(decision.reasons.as_slice(), ["frontend-reads-payments"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The language is specified in `spec/language.md`; the JSON shapes of requests and decisions
+//! are those of [`Request`] and [`Decision`].
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod attr;
+pub mod decision;
+pub mod diagnostic;
+mod engine;
+pub mod eval;
+pub mod model;
+pub mod pattern;
+mod policy_set;
+pub mod request;
+pub mod span;
+pub mod syntax;
+mod validate;
+
+pub use decision::{Decision, DryRun, EvalError};
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use engine::Engine;
+pub use model::Effect;
+pub use policy_set::{PolicySet, PolicySetBuilder};
+pub use request::{Request, RequestError};
+pub use span::{SourceFile, Span};

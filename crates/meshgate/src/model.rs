@@ -1,0 +1,179 @@
+//! The validated policy model: what rules mean, with every name resolved, every literal typed
+//! and every role expanded. Both evaluators (the reference and the indexed engine) read this.
+
+use ipnet::IpNet;
+
+use crate::attr::Attr;
+use crate::pattern::PatternSet;
+use crate::span::Span;
+pub use crate::syntax::ast::Effect;
+
+/// A validated rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Unique id.
+    pub id: String,
+    /// allow, deny or audit.
+    pub effect: Effect,
+    /// Evaluated and reported, never deciding.
+    pub dry_run: bool,
+    /// The whole declaration.
+    pub span: Span,
+    /// Span of the id.
+    pub id_span: Span,
+    /// `from` clauses: any one must hold (none means any caller).
+    pub from: Vec<Clause>,
+    /// `to` clauses: any one must hold (none means any target).
+    pub to: Vec<Clause>,
+    /// Roles granted, by name, in the order written.
+    pub grants: Vec<Grant>,
+    /// The granted roles' permissions, expanded through `include`: any one must hold (none,
+    /// when no role is granted, means any request).
+    pub permissions: Vec<Permission>,
+    /// `when` conditions: all must be true.
+    pub when: Vec<Cond>,
+    /// `unless` conditions: all must be false.
+    pub unless: Vec<Cond>,
+    /// Time zone of `time.hour`, `time.minute`, `time.weekday`, `time.date` (UTC by default).
+    pub zone: Zone,
+}
+
+/// A rule's time zone.
+#[derive(Clone, Debug)]
+pub struct Zone {
+    /// IANA name, or `UTC`.
+    pub name: String,
+    /// The zone.
+    pub tz: jiff::tz::TimeZone,
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Zone { name: "UTC".to_string(), tz: jiff::tz::TimeZone::UTC }
+    }
+}
+
+/// A role granted by a rule.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    /// Role name.
+    pub role: String,
+    /// Where the name is in the rule.
+    pub span: Span,
+}
+
+/// One `from` or `to` clause: all its tests must hold.
+#[derive(Clone, Debug)]
+pub struct Clause {
+    /// The tests (matchers).
+    pub tests: Vec<Test>,
+    /// The clause.
+    pub span: Span,
+}
+
+/// A test of one attribute.
+#[derive(Clone, Debug)]
+pub struct Test {
+    /// The attribute tested.
+    pub attr: Attr,
+    /// What it must satisfy.
+    pub pred: Pred,
+    /// Negated (`not namespace "x"`): holds when the attribute is present and fails `pred`.
+    pub negated: bool,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// Predicates on attribute values.
+#[derive(Clone, Debug)]
+pub enum Pred {
+    /// A string (or any element of a string list) matches one of the patterns.
+    Str(PatternSet),
+    /// A string equals another attribute's value (both present).
+    AttrEq(Attr),
+    /// An address lies in one of the networks.
+    Ip(Vec<IpNet>),
+    /// An integer lies in one of the inclusive ranges.
+    Int(Vec<(i64, i64)>),
+    /// A weekday is in the set (bit 0 = Monday … bit 6 = Sunday).
+    Weekday(u8),
+    /// A date lies in the inclusive range.
+    Date(jiff::civil::Date, jiff::civil::Date),
+    /// An instant lies in the inclusive range.
+    Time(jiff::Timestamp, jiff::Timestamp),
+    /// A test of a context value whose type is known only at run time.
+    Dyn(DynPred),
+}
+
+/// Scalar literals for dynamic (context) tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scalar {
+    /// A string.
+    Str(String),
+    /// An integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// Tests of context values; a value of the wrong kind is an evaluation error.
+#[derive(Clone, Debug)]
+pub enum DynPred {
+    /// `==` one of these (a one-element list for `==`).
+    OneOf(Vec<Scalar>),
+    /// An integer in an inclusive range (`<`, `in 1..5`, …).
+    IntRange(i64, i64),
+    /// A string matching a glob (`matches`).
+    Glob(PatternSet),
+    /// A list containing the scalar (`contains`).
+    Contains(Scalar),
+}
+
+/// A permission of a role: method x path x host x port.
+#[derive(Clone, Debug)]
+pub struct Permission {
+    /// The role that declared it (after `include` expansion, the including role is in `via`).
+    pub role: String,
+    /// The chain of roles through which it was granted, outermost first.
+    pub via: Vec<String>,
+    /// Methods, or `None` for any.
+    pub methods: Option<Vec<String>>,
+    /// Path patterns.
+    pub paths: PatternSet,
+    /// Host patterns, if restricted.
+    pub hosts: Option<PatternSet>,
+    /// Port ranges, if restricted.
+    pub ports: Option<Vec<(i64, i64)>>,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+/// A condition.
+#[derive(Clone, Debug)]
+pub enum Cond {
+    /// `true` / `false`.
+    Const(bool),
+    /// All hold (left to right, stopping at the first false).
+    And(Vec<Cond>),
+    /// Any holds (left to right, stopping at the first true).
+    Or(Vec<Cond>),
+    /// Negation; unknown stays unknown.
+    Not(Box<Cond>),
+    /// Presence of an attribute; never unknown.
+    Has(Attr),
+    /// A test; unknown when the attribute is absent.
+    Test(Test),
+}
+
+/// A role, after validation.
+#[derive(Clone, Debug)]
+pub struct Role {
+    /// Name.
+    pub name: String,
+    /// Where it was declared.
+    pub span: Span,
+    /// Its permissions including those of included roles.
+    pub permissions: Vec<Permission>,
+    /// Roles it includes directly.
+    pub includes: Vec<String>,
+}

@@ -1,0 +1,131 @@
+//! Policy sets: one or more sources, parsed and validated together.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::decision::Decision;
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
+use crate::model::{Role, Rule};
+use crate::request::Request;
+use crate::span::{FileId, SourceFile};
+use crate::{eval, syntax, validate};
+
+/// A validated set of rules and roles from one or more sources.
+///
+/// Rule ids are unique across the set, and "set order" (which matters for which deny rule is
+/// reported) is the order of sources as added, then of rules within each source.
+#[derive(Clone, Debug)]
+pub struct PolicySet {
+    files: Vec<Arc<SourceFile>>,
+    rules: Vec<Rule>,
+    roles: HashMap<String, Role>,
+    warnings: Vec<Diagnostic>,
+}
+
+/// Collects sources for a [`PolicySet`].
+#[derive(Debug, Default)]
+pub struct PolicySetBuilder {
+    files: Vec<Arc<SourceFile>>,
+}
+
+impl PolicySetBuilder {
+    /// Adds a source named `name` (shown in diagnostics).
+    pub fn add_source(&mut self, name: impl Into<String>, text: impl Into<String>) -> &mut Self {
+        self.files.push(SourceFile::new(name, text));
+        self
+    }
+
+    /// Parses and validates every source. On failure, returns every error (and warning) found.
+    pub fn build(&self) -> Result<PolicySet, Diagnostics> {
+        let mut diagnostics = Vec::new();
+        let mut trees = Vec::with_capacity(self.files.len());
+        for (i, file) in self.files.iter().enumerate() {
+            let (tree, errors) = syntax::parse(file, FileId(i as u32));
+            diagnostics.extend(errors);
+            trees.push(tree);
+        }
+        let validated = validate::validate(&self.files, &trees);
+        diagnostics.extend(validated.diagnostics);
+        diagnostics.sort_by_key(|d| (d.span().file, d.span().start));
+        if diagnostics.iter().any(|d| d.severity() == Severity::Error) {
+            return Err(Diagnostics(diagnostics));
+        }
+        Ok(PolicySet { files: self.files.clone(), rules: validated.rules, roles: validated.roles, warnings: diagnostics })
+    }
+}
+
+impl PolicySet {
+    /// Parses and validates one source.
+    ///
+    /// ```
+    /// let set = meshgate::PolicySet::parse(r#"allow "health" { to path "/healthz" }"#, "health.mgp")?;
+    /// assert_eq!(set.rules().len(), 1);
+    /// # Ok::<(), meshgate::Diagnostics>(())
+    /// ```
+    pub fn parse(text: &str, name: &str) -> Result<PolicySet, Diagnostics> {
+        let mut b = PolicySetBuilder::default();
+        b.add_source(name, text);
+        b.build()
+    }
+
+    /// A builder for a set of several sources.
+    pub fn builder() -> PolicySetBuilder {
+        PolicySetBuilder::default()
+    }
+
+    /// Reads, parses and validates files, in the order given.
+    ///
+    /// An unreadable file is reported as a diagnostic on that file.
+    #[cfg(feature = "fs")]
+    pub fn from_files<P: AsRef<std::path::Path>>(paths: &[P]) -> Result<PolicySet, Diagnostics> {
+        let mut b = PolicySetBuilder::default();
+        let mut errors = Vec::new();
+        for p in paths {
+            let name = p.as_ref().display().to_string();
+            match std::fs::read_to_string(p) {
+                Ok(text) => {
+                    b.add_source(name, text);
+                }
+                Err(e) => {
+                    let file = SourceFile::new(name.clone(), "");
+                    errors.push(Diagnostic::error("io", format!("cannot read `{name}`: {e}"), &file, crate::Span::default()));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Diagnostics(errors));
+        }
+        b.build()
+    }
+
+    /// The rules, in set order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The roles, by name.
+    pub fn roles(&self) -> &HashMap<String, Role> {
+        &self.roles
+    }
+
+    /// The sources, in the order added.
+    pub fn files(&self) -> &[Arc<SourceFile>] {
+        &self.files
+    }
+
+    /// Warnings found while loading (the set loaded despite them).
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// Decides with the reference evaluator: every rule in order. Use [`crate::Engine`] to
+    /// decide fast; this exists as the oracle the engine is tested against.
+    pub fn decide_reference(&self, request: &Request<'_>) -> Decision<'_> {
+        eval::reference::decide(&self.rules, request)
+    }
+}

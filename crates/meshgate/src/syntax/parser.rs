@@ -1,0 +1,301 @@
+//! Items: roles, rules, their statements and `from`/`to` clauses.
+//!
+//! Errors are fatal within an item (nom's `Failure`); the file-level loop records the error and
+//! resumes at the next line that starts an item, so one file reports all its broken items.
+
+use super::ast::*;
+use super::expr::expr;
+use super::lexeme::*;
+use super::literal::literal;
+use crate::span::Span;
+
+const ITEM_KEYWORDS: [&str; 5] = ["role", "allow", "deny", "audit", "dry_run"];
+
+/// Parses a whole file, collecting every syntax error (one per broken item).
+pub fn file(input: In<'_>) -> (File, Vec<SyntaxError>) {
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    let mut i = input;
+    loop {
+        let Ok((rest, ())) = ws(i) else { break };
+        i = rest;
+        if i.fragment().is_empty() {
+            break;
+        }
+        match item(i) {
+            Ok((rest, it)) => {
+                items.push(it);
+                i = rest;
+            }
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                let resume_from = e.end.max(i.location_offset() + 1);
+                errors.push(e);
+                match skip_to_next_item(input, resume_from) {
+                    Some(rest) => i = rest,
+                    None => break,
+                }
+            }
+            Err(nom::Err::Incomplete(_)) => break,
+        }
+    }
+    (File { items }, errors)
+}
+
+/// The input at the first line after byte `from` whose first word starts an item.
+fn skip_to_next_item(input: In<'_>, from: usize) -> Option<In<'_>> {
+    let text = *input.fragment();
+    let base = input.location_offset();
+    let mut line_start = text.get(from.saturating_sub(base)..)?.find('\n')? + from.saturating_sub(base) + 1;
+    loop {
+        let line = text.get(line_start..)?;
+        let trimmed = line.trim_start_matches([' ', '\t', '\r']);
+        let indent = line.len() - trimmed.len();
+        if ITEM_KEYWORDS.iter().any(|kw| {
+            trimmed.starts_with(kw) && !trimmed[kw.len()..].starts_with(is_ident_char)
+        }) {
+            let (rest, _) = nom::bytes::complete::take::<_, _, SyntaxError>(line_start + indent).parse_complete(input).ok()?;
+            return Some(rest);
+        }
+        line_start += line.find('\n')? + 1;
+    }
+}
+
+use nom::Parser;
+
+fn item(i: In<'_>) -> PResult<'_, Item> {
+    if peek_keyword(i, "role") {
+        return role(i).map(|(r, d)| (r, Item::Role(d)));
+    }
+    if ITEM_KEYWORDS.iter().any(|kw| peek_keyword(i, kw)) {
+        return rule(i).map(|(r, d)| (r, Item::Rule(d)));
+    }
+    let (at, _) = ws(i)?;
+    fail(
+        at,
+        format!("expected `allow`, `deny`, `audit`, `dry_run` or `role`, found {}", found(at)),
+        Some("a policy file holds rules (`allow \"id\" { … }`) and roles (`role name { … }`)"),
+    )
+}
+
+fn name<'a>(i: In<'a>, what: &str) -> PResult<'a, Ident> {
+    match ident(i) {
+        Ok((rest, id)) => Ok((rest, Ident { name: id.fragment().to_string(), span: span_of(&id) })),
+        Err(nom::Err::Error(_)) => {
+            let (at, _) = ws(i)?;
+            fail(at, format!("expected {what}, found {}", found(at)), None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn role(i: In<'_>) -> PResult<'_, RoleDecl> {
+    let (i, kw) = keyword("role")(i)?;
+    let (i, name) = name(i, "a role name")?;
+    let (mut i, _) = expect(i, "{", "after the role name")?;
+    let mut body = Vec::new();
+    loop {
+        if let Ok((rest, close)) = punct("}")(i) {
+            return Ok((rest, RoleDecl { name, body, span: kw.to(close) }));
+        }
+        if let Ok((rest, _)) = keyword("include")(i) {
+            let (rest, names) = names(rest, "a role name after `include`")?;
+            body.extend(names.into_iter().map(RoleStmt::Include));
+            i = rest;
+        } else if let Ok((rest, start)) = keyword("permit")(i) {
+            let (rest, p) = permit(rest, start)?;
+            body.push(RoleStmt::Permit(p));
+            i = rest;
+        } else {
+            let (at, _) = ws(i)?;
+            return fail(
+                at,
+                format!("expected `permit`, `include` or `}}` in role `{}`, found {}", name.name, found(at)),
+                Some("e.g. `permit GET, HEAD on \"/api/**\"` or `include reader`"),
+            );
+        }
+    }
+}
+
+fn names<'a>(i: In<'a>, what: &str) -> PResult<'a, Vec<Ident>> {
+    let (mut i, first) = name(i, what)?;
+    let mut out = vec![first];
+    while let Ok((rest, _)) = punct(",")(i) {
+        let (rest, n) = name(rest, what)?;
+        out.push(n);
+        i = rest;
+    }
+    Ok((i, out))
+}
+
+fn permit(i: In<'_>, start: Span) -> PResult<'_, Permit> {
+    let (i, methods, methods_span) = if let Ok((rest, star)) = punct("*")(i) {
+        (rest, None, star)
+    } else {
+        let (rest, ms) = names(i, "an HTTP method or `*` after `permit`")?;
+        let span = ms.first().map(|m| m.span).unwrap_or(start);
+        let span = ms.last().map_or(span, |m| span.to(m.span));
+        (rest, Some(ms), span)
+    };
+    let (i, _) = match keyword("on")(i) {
+        Ok(ok) => ok,
+        Err(nom::Err::Error(_)) => {
+            let (at, _) = ws(i)?;
+            return fail(
+                at,
+                format!("expected `on` and a path after the methods, found {}", found(at)),
+                Some("e.g. `permit GET on \"/api/**\"`"),
+            );
+        }
+        Err(e) => return Err(e),
+    };
+    let (mut i, paths) = literal(i)?;
+    let mut end = paths.span;
+    let mut hosts = None;
+    let mut ports = None;
+    loop {
+        if let Ok((rest, _)) = keyword("host")(i) {
+            let (rest, h) = literal(rest)?;
+            end = h.span;
+            hosts = Some(h);
+            i = rest;
+        } else if let Ok((rest, _)) = keyword("port")(i) {
+            let (rest, p) = literal(rest)?;
+            end = p.span;
+            ports = Some(p);
+            i = rest;
+        } else {
+            break;
+        }
+    }
+    Ok((i, Permit { methods, methods_span, paths, hosts, ports, span: start.to(end) }))
+}
+
+fn rule(i: In<'_>) -> PResult<'_, RuleDecl> {
+    let (i, dry_run) = match keyword("dry_run")(i) {
+        Ok((rest, s)) => (rest, Some(s)),
+        Err(_) => (i, None),
+    };
+    let (i, effect, effect_span) = if let Ok((rest, s)) = keyword("allow")(i) {
+        (rest, Effect::Allow, s)
+    } else if let Ok((rest, s)) = keyword("deny")(i) {
+        (rest, Effect::Deny, s)
+    } else if let Ok((rest, s)) = keyword("audit")(i) {
+        (rest, Effect::Audit, s)
+    } else {
+        let (at, _) = ws(i)?;
+        return fail(at, format!("expected `allow`, `deny` or `audit` after `dry_run`, found {}", found(at)), None);
+    };
+    let (i, id) = match string(i) {
+        Ok((rest, (value, span))) => (rest, StrLit { value, span }),
+        Err(nom::Err::Error(_)) => {
+            let (at, _) = ws(i)?;
+            return fail(
+                at,
+                format!("expected the rule id in quotes after `{}`, found {}", effect.as_str(), found(at)),
+                Some("e.g. `allow \"frontend-reads-payments\" { … }`"),
+            );
+        }
+        Err(e) => return Err(e),
+    };
+    let (mut i, _) = expect(i, "{", "after the rule id")?;
+    let mut body = Vec::new();
+    let start = dry_run.unwrap_or(effect_span);
+    loop {
+        if let Ok((rest, close)) = punct("}")(i) {
+            return Ok((rest, RuleDecl { dry_run, effect, effect_span, id, body, span: start.to(close) }));
+        }
+        let (rest, stmt) = rule_stmt(i, &id.value)?;
+        body.push(stmt);
+        i = rest;
+    }
+}
+
+fn rule_stmt<'a>(i: In<'a>, id: &str) -> PResult<'a, RuleStmt> {
+    if let Ok((rest, kw)) = keyword("from")(i) {
+        return clause(rest, kw).map(|(r, c)| (r, RuleStmt::From(c)));
+    }
+    if let Ok((rest, kw)) = keyword("to")(i) {
+        return clause(rest, kw).map(|(r, c)| (r, RuleStmt::To(c)));
+    }
+    if let Ok((rest, kw)) = keyword("grant")(i) {
+        let (rest, roles) = names(rest, "a role name after `grant`")?;
+        let span = roles.last().map_or(kw, |r| kw.to(r.span));
+        return Ok((rest, RuleStmt::Grant(roles, span)));
+    }
+    if let Ok((rest, _)) = keyword("when")(i) {
+        return expr(rest).map(|(r, e)| (r, RuleStmt::When(e)));
+    }
+    if let Ok((rest, _)) = keyword("unless")(i) {
+        return expr(rest).map(|(r, e)| (r, RuleStmt::Unless(e)));
+    }
+    if let Ok((rest, _)) = keyword("timezone")(i) {
+        return match string(rest) {
+            Ok((rest, (value, span))) => Ok((rest, RuleStmt::Timezone(StrLit { value, span }))),
+            Err(nom::Err::Error(_)) => {
+                let (at, _) = ws(rest)?;
+                fail(at, format!("expected a time zone name in quotes, found {}", found(at)), Some("e.g. `timezone \"Europe/Berlin\"`"))
+            }
+            Err(e) => Err(e),
+        };
+    }
+    let (at, _) = ws(i)?;
+    let help = if at.fragment().is_empty() {
+        "close the rule with `}`".to_string()
+    } else {
+        "a rule body holds `from`, `to`, `grant`, `when`, `unless` and `timezone` statements".to_string()
+    };
+    fail(at, format!("expected `from`, `to`, `grant`, `when`, `unless`, `timezone` or `}}` in rule `{id}`, found {}", found(at)), Some(&help))
+}
+
+fn clause(i: In<'_>, kw: Span) -> PResult<'_, Clause> {
+    let (mut i, first) = matcher(i)?;
+    let mut end = first.span;
+    let mut matchers = vec![first];
+    while let Ok((rest, _)) = punct(",")(i) {
+        let (rest, m) = matcher(rest)?;
+        end = m.span;
+        matchers.push(m);
+        i = rest;
+    }
+    Ok((i, Clause { matchers, span: kw.to(end) }))
+}
+
+fn matcher(i: In<'_>) -> PResult<'_, Matcher> {
+    let (i, negated) = match keyword("not")(i) {
+        Ok((rest, s)) => (rest, Some(s)),
+        Err(_) => (i, None),
+    };
+    let (i, kind) = match ident(i) {
+        Ok((rest, k)) => (rest, Ident { name: k.fragment().to_string(), span: span_of(&k) }),
+        Err(nom::Err::Error(_)) => {
+            let (at, _) = ws(i)?;
+            return fail(
+                at,
+                format!("expected a matcher such as `principal`, `namespace` or `path`, found {}", found(at)),
+                None,
+            );
+        }
+        Err(e) => return Err(e),
+    };
+    let (i, key) = if kind.name == "label" {
+        let (i, key) = if let Ok((rest, (value, span))) = string(i) {
+            (rest, StrOrIdent { value, span })
+        } else {
+            match word(i) {
+                Ok((rest, w)) => (rest, StrOrIdent { value: w.fragment().to_string(), span: span_of(&w) }),
+                Err(_) => {
+                    let (at, _) = ws(i)?;
+                    return fail(at, format!("expected a label key after `label`, found {}", found(at)), Some("e.g. `label app = \"web\"`"));
+                }
+            }
+        };
+        let (i, _) = expect(i, "=", "after the label key")?;
+        (i, Some(key))
+    } else {
+        (i, None)
+    };
+    let (i, value) = literal(i)?;
+    let start = negated.unwrap_or(kind.span);
+    let span = start.to(value.span);
+    Ok((i, Matcher { negated, kind, key, value, span }))
+}

@@ -1,1 +1,64 @@
-fn main() {}
+//! Project tasks, run as `cargo xtask <task>`:
+//!
+//! - `test`: every test of the project (format, lints, Rust tests, conformance corpus, the
+//!   bindings' suites), installing what it needs.
+//! - `bench [--quick]`: the side-by-side benchmark against the peer engines.
+//! - `wasm`: the WebAssembly builds (JS package and Envoy filter).
+//! - `python`: builds the Python extension into its virtual environment.
+//! - `proptest-long`: the equivalence property with 1,000,000 cases.
+
+mod bench;
+mod python;
+mod util;
+mod wasm;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((t, r)) => (t.as_str(), r),
+        None => ("help", &[][..]),
+    };
+    let result = match task {
+        "test" => test(rest),
+        "bench" => bench::run(rest),
+        "wasm" => wasm::build(rest),
+        "python" => python::build(rest).map(|_| ()),
+        "proptest-long" => proptest_long(),
+        _ => {
+            eprintln!("usage: cargo xtask <test|bench [--quick]|wasm|python|proptest-long>");
+            return if task == "help" { ExitCode::SUCCESS } else { ExitCode::from(2) };
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {task}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Every test. Steps run in order and the first failure stops the run.
+fn test(args: &[String]) -> util::Result {
+    let only_rust = args.iter().any(|a| a == "--rust-only");
+    util::step("cargo fmt --check", || util::cargo(&["fmt", "--all", "--", "--check"]))?;
+    util::step("cargo clippy", || {
+        util::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
+    })?;
+    util::step("cargo test", || util::cargo(&["test", "--workspace"]))?;
+    if only_rust {
+        return Ok(());
+    }
+    util::step("python bindings", python::test)?;
+    util::step("wasm bindings", wasm::test)?;
+    Ok(())
+}
+
+fn proptest_long() -> util::Result {
+    util::cargo_env(
+        &["test", "--release", "-p", "meshgate", "--test", "equivalence", "--", "--nocapture"],
+        &[("MESHGATE_PROPTEST_CASES", "1000000")],
+    )
+}

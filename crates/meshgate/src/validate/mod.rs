@@ -119,6 +119,8 @@ pub fn validate(files: &[Arc<SourceFile>], trees: &[ast::File]) -> Validated {
         if let Some(&(first_file, first_span)) = seen.get(decl.id.value.as_str()) {
             let at = cx.location(first_file, first_span);
             cx.error("duplicate-id", format!("rule id `{}` is used twice", decl.id.value), decl.id.span, Some(&format!("first used at {at}; rule ids are unique across the policy set")));
+            // Still check the rule, so its other errors are reported too.
+            let _ = rule(&mut cx, decl, &roles, &declared_roles);
             continue;
         }
         seen.insert(&decl.id.value, (file, decl.id.span));

@@ -46,6 +46,7 @@ mod policy_set;
 pub mod request;
 pub mod span;
 pub mod syntax;
+pub mod tools;
 mod validate;
 
 pub use decision::{Decision, DryRun, EvalError};

@@ -1,6 +1,8 @@
 //! The validated policy model: what rules mean, with every name resolved, every literal typed
 //! and every role expanded. Both evaluators (the reference and the indexed engine) read this.
 
+use std::sync::Arc;
+
 use ipnet::IpNet;
 
 use crate::attr::Attr;
@@ -25,11 +27,9 @@ pub struct Rule {
     pub from: Vec<Clause>,
     /// `to` clauses: any one must hold (none means any target).
     pub to: Vec<Clause>,
-    /// Roles granted, by name, in the order written.
+    /// Roles granted, in the order written. Some permission of some granted role must hold
+    /// (a rule granting no role is not restricted this way).
     pub grants: Vec<Grant>,
-    /// The granted roles' permissions, expanded through `include`: any one must hold (none,
-    /// when no role is granted, means any request).
-    pub permissions: Vec<Permission>,
     /// `when` conditions: all must be true.
     pub when: Vec<Cond>,
     /// `unless` conditions: all must be false.
@@ -60,6 +60,15 @@ pub struct Grant {
     pub role: String,
     /// Where the name is in the rule.
     pub span: Span,
+    /// The role's permissions, `include`s expanded (shared with the role and every other grant).
+    pub permissions: Arc<[Permission]>,
+}
+
+impl Rule {
+    /// Every permission granted by the rule, role by role.
+    pub fn permissions(&self) -> impl Iterator<Item = &Permission> {
+        self.grants.iter().flat_map(|g| g.permissions.iter())
+    }
 }
 
 /// One `from` or `to` clause: all its tests must hold.
@@ -173,7 +182,7 @@ pub struct Role {
     /// Where it was declared.
     pub span: Span,
     /// Its permissions including those of included roles.
-    pub permissions: Vec<Permission>,
+    pub permissions: Arc<[Permission]>,
     /// Roles it includes directly.
     pub includes: Vec<String>,
 }

@@ -17,7 +17,7 @@ use crate::{eval, syntax, validate};
 #[derive(Clone, Debug)]
 pub struct PolicySet {
     files: Vec<Arc<SourceFile>>,
-    rules: Vec<Rule>,
+    rules: Arc<[Rule]>,
     roles: HashMap<String, Role>,
     warnings: Vec<Diagnostic>,
 }
@@ -50,7 +50,7 @@ impl PolicySetBuilder {
         if diagnostics.iter().any(|d| d.severity() == Severity::Error) {
             return Err(Diagnostics(diagnostics));
         }
-        Ok(PolicySet { files: self.files.clone(), rules: validated.rules, roles: validated.roles, warnings: diagnostics })
+        Ok(PolicySet { files: self.files.clone(), rules: validated.rules.into(), roles: validated.roles, warnings: diagnostics })
     }
 }
 
@@ -101,6 +101,11 @@ impl PolicySet {
     /// The rules, in set order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The rules, shared (the engine keeps this instead of a copy).
+    pub fn shared_rules(&self) -> Arc<[Rule]> {
+        Arc::clone(&self.rules)
     }
 
     /// The rule with this id.

@@ -80,7 +80,7 @@ pub fn permission(p: &Permission, env: &Env<'_, '_>) -> bool {
 pub fn scope(rule: &Rule, env: &Env<'_, '_>) -> bool {
     (rule.from.is_empty() || rule.from.iter().any(|c| clause(c, env, rule)))
         && (rule.to.is_empty() || rule.to.iter().any(|c| clause(c, env, rule)))
-        && (rule.grants.is_empty() || rule.permissions.iter().any(|p| permission(p, env)))
+        && (rule.grants.is_empty() || rule.permissions().any(|p| permission(p, env)))
 }
 
 /// Whether the rule's conditions hold: every `when` true, then every `unless` false, in order.

@@ -45,7 +45,7 @@ pub struct Request<'a> {
     #[serde(default, skip_serializing_if = "Connection::is_empty")]
     pub connection: Connection<'a>,
     /// When the request is made. The core never reads a clock: front ends fill this in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub time: Option<jiff::Timestamp>,
     /// Free values for `context.KEY`.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
@@ -57,25 +57,25 @@ pub struct Request<'a> {
 #[serde(deny_unknown_fields)]
 pub struct Source<'a> {
     /// mTLS peer identity, usually a SPIFFE id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub principal: Option<Cow<'a, str>>,
     /// Namespace (derived from a SPIFFE principal when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub namespace: Option<Cow<'a, str>>,
     /// Service account (derived from a SPIFFE principal when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub service_account: Option<Cow<'a, str>>,
     /// Trust domain (derived from a SPIFFE principal when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub trust_domain: Option<Cow<'a, str>>,
     /// Workload labels of the caller.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
     pub labels: Pairs<'a, Cow<'a, str>>,
     /// Peer address of the connection.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
     /// Original client address (for example from `X-Forwarded-For`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub remote_ip: Option<IpAddr>,
 }
 
@@ -84,19 +84,19 @@ pub struct Source<'a> {
 #[serde(deny_unknown_fields)]
 pub struct Destination<'a> {
     /// Service host name, e.g. `payments.prod.svc.cluster.local`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub service: Option<Cow<'a, str>>,
     /// Namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub namespace: Option<Cow<'a, str>>,
     /// Workload labels.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
     pub labels: Pairs<'a, Cow<'a, str>>,
     /// Port.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// Address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
 }
 
@@ -105,13 +105,13 @@ pub struct Destination<'a> {
 #[serde(deny_unknown_fields)]
 pub struct Http<'a> {
     /// Method, e.g. `GET` (compared exactly).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub method: Option<Cow<'a, str>>,
     /// Path; a query string (`?…`) or fragment (`#…`) is ignored when matching.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub path: Option<Cow<'a, str>>,
     /// Host or `:authority`; a `:port` suffix is ignored and case does not matter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub host: Option<Cow<'a, str>>,
     /// Headers; names compare ignoring case.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
@@ -126,13 +126,13 @@ pub struct Http<'a> {
 #[serde(deny_unknown_fields)]
 pub struct Auth<'a> {
     /// `iss/sub` of the validated JWT.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub principal: Option<Cow<'a, str>>,
     /// `azp` of the JWT.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub presenter: Option<Cow<'a, str>>,
     /// `aud` of the JWT.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Cow<'a, [Cow<'a, str>]>>,
     /// All claims of the JWT.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
@@ -144,7 +144,7 @@ pub struct Auth<'a> {
 #[serde(deny_unknown_fields)]
 pub struct Connection<'a> {
     /// TLS server name indication.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub sni: Option<Cow<'a, str>>,
 }
 
@@ -172,6 +172,12 @@ impl Connection<'_> {
     fn is_empty(&self) -> bool {
         self.sni.is_none()
     }
+}
+
+/// Reads an optional field that, when given, must hold a value: an absent field is `None`
+/// (through `default`), and an explicit `null` is an error rather than a silent "absent".
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// A JSON request that could not be read, naming the offending field.

@@ -18,25 +18,40 @@ pub fn expr(i: In<'_>) -> PResult<'_, Expr> {
 }
 
 fn or_expr(i: In<'_>, depth: usize) -> PResult<'_, Expr> {
-    let (mut i, mut lhs) = and_expr(i, depth)?;
+    let (mut i, first) = and_expr(i, depth)?;
+    let mut operands = vec![first];
     while let Ok((rest, _)) = keyword("or")(i) {
         let (rest, rhs) = and_expr(rest, depth)?;
-        let span = lhs.span.to(rhs.span);
-        lhs = Expr { kind: ExprKind::Or(Box::new(lhs), Box::new(rhs)), span };
+        operands.push(rhs);
         i = rest;
     }
-    Ok((i, lhs))
+    Ok((i, balanced(operands, ExprKind::Or)))
 }
 
 fn and_expr(i: In<'_>, depth: usize) -> PResult<'_, Expr> {
-    let (mut i, mut lhs) = not_expr(i, depth)?;
+    let (mut i, first) = not_expr(i, depth)?;
+    let mut operands = vec![first];
     while let Ok((rest, _)) = keyword("and")(i) {
         let (rest, rhs) = not_expr(rest, depth)?;
-        let span = lhs.span.to(rhs.span);
-        lhs = Expr { kind: ExprKind::And(Box::new(lhs), Box::new(rhs)), span };
+        operands.push(rhs);
         i = rest;
     }
-    Ok((i, lhs))
+    Ok((i, balanced(operands, ExprKind::And)))
+}
+
+/// Joins a chain `a op b op c …` (at least one operand) into a balanced tree, so that a long
+/// chain nests only logarithmically deep: every later stage (validation, dropping the tree)
+/// recurses on it, and a left-deep tree of a few thousand operands would overflow the stack.
+/// `and` and `or` are associative and the operands keep their left-to-right order.
+fn balanced(mut operands: Vec<Expr>, join: fn(Box<Expr>, Box<Expr>) -> ExprKind) -> Expr {
+    if operands.len() <= 1 {
+        // The parsers above always push a first operand.
+        return operands.pop().unwrap_or(Expr { kind: ExprKind::Bool(true), span: crate::span::Span::default() });
+    }
+    let right = operands.split_off(operands.len() / 2);
+    let (lhs, rhs) = (balanced(operands, join), balanced(right, join));
+    let span = lhs.span.to(rhs.span);
+    Expr { kind: join(Box::new(lhs), Box::new(rhs)), span }
 }
 
 fn too_deep<T>(i: In<'_>) -> PResult<'_, T> {

@@ -160,7 +160,6 @@ fn rule(cx: &mut Ctx<'_>, decl: &ast::RuleDecl, roles: &HashMap<String, Role>, d
         from: Vec::new(),
         to: Vec::new(),
         grants: Vec::new(),
-        permissions: Vec::new(),
         when: Vec::new(),
         unless: Vec::new(),
         zone: Zone::default(),
@@ -188,8 +187,7 @@ fn rule(cx: &mut Ctx<'_>, decl: &ast::RuleDecl, roles: &HashMap<String, Role>, d
                 for n in names {
                     match roles.get(&n.name) {
                         Some(role) => {
-                            rule.grants.push(Grant { role: n.name.clone(), span: n.span });
-                            rule.permissions.extend(role.permissions.iter().cloned());
+                            rule.grants.push(Grant { role: n.name.clone(), span: n.span, permissions: Arc::clone(&role.permissions) });
                         }
                         None if declared_roles.contains(&n.name.as_str()) => {
                             // The role itself is broken and already reported.

@@ -36,7 +36,7 @@ pub fn expand(cx: &mut Ctx<'_>, decls: &[(usize, &ast::RoleDecl)]) -> HashMap<St
                 RoleStmt::Include(i) => Some(i.name.clone()),
                 RoleStmt::Permit(_) => None,
             });
-            out.insert(name.to_string(), Role { name: name.to_string(), span: decl.name.span, permissions: perms, includes: includes.collect() });
+            out.insert(name.to_string(), Role { name: name.to_string(), span: decl.name.span, permissions: perms.into(), includes: includes.collect() });
         }
     }
     out

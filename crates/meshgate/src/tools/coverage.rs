@@ -1,0 +1,389 @@
+//! Coverage of policies by tests: for every rule, whether tests made it match and not match,
+//! and for each of its parts (each `from` and `to` clause, each granted role, each `when` and
+//! `unless`) whether tests made it hold and fail.
+//!
+//! A part counts only for the requests the evaluator actually brings to it: `to` clauses once
+//! some `from` clause held, grants once some `to` clause held, each `when` and `unless` once
+//! everything before it held. Each rule and each part has two outcomes (held / failed; for a
+//! rule, matched / not matched); the percentage is the share of outcomes that some test
+//! produced.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::trace::{self, RuleTrace};
+use super::{condition_spans, location, rule_decls, text};
+use crate::eval::Env;
+use crate::model::Effect;
+use crate::request::Request;
+use crate::PolicySet;
+
+/// The kinds of rule part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartKind {
+    /// A `from` clause.
+    From,
+    /// A `to` clause.
+    To,
+    /// A granted role.
+    Grant,
+    /// A `when` condition.
+    When,
+    /// An `unless` condition.
+    Unless,
+}
+
+/// Coverage of one part of a rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct PartCoverage {
+    /// Which kind of part.
+    pub kind: PartKind,
+    /// Its index among the rule's parts of that kind.
+    pub index: usize,
+    /// The part as written (`from principal "…"`, `grant reader`, `when …`).
+    pub text: String,
+    /// 1-based line where it is written.
+    pub line: usize,
+    /// Tests that reached it and in which it held.
+    pub held: u64,
+    /// Tests that reached it and in which it failed (false, unknown or erroneous).
+    pub failed: u64,
+}
+
+/// Coverage of one rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleCoverage {
+    /// Rule id.
+    pub rule: String,
+    /// Its effect.
+    pub effect: Effect,
+    /// Whether it is a dry-run rule.
+    pub dry_run: bool,
+    /// 1-based line of its declaration.
+    pub line: usize,
+    /// Tests it matched.
+    pub matched: u64,
+    /// Tests it did not match.
+    pub not_matched: u64,
+    /// Its parts, in the order `from`, `to`, grants, `when`, `unless`.
+    pub parts: Vec<PartCoverage>,
+}
+
+/// Coverage of one policy file.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileCoverage {
+    /// The file's name.
+    pub file: String,
+    /// Outcomes produced by some test.
+    pub covered: usize,
+    /// All outcomes (two per rule and per part).
+    pub total: usize,
+    /// `covered / total` in percent (100 for a file without rules).
+    pub percent: f64,
+    /// Rules in file order.
+    pub rules: Vec<RuleCoverage>,
+    /// Ids of the rules no test matched.
+    pub never_matched: Vec<String>,
+}
+
+/// Coverage of every file the tests ran against.
+#[derive(Clone, Debug, Serialize)]
+pub struct CoverageReport {
+    /// Outcomes produced by some test, over all files.
+    pub covered: usize,
+    /// All outcomes.
+    pub total: usize,
+    /// `covered / total` in percent.
+    pub percent: f64,
+    /// Per file, sorted by name.
+    pub files: Vec<FileCoverage>,
+}
+
+/// Collects coverage over any number of policy sets and requests. Rules are told apart by
+/// file name and id, so a file tested through several sets adds up.
+#[derive(Clone, Debug, Default)]
+pub struct Coverage {
+    files: BTreeMap<String, Vec<RuleCoverage>>,
+}
+
+fn percent(covered: usize, total: usize) -> f64 {
+    if total == 0 { 100.0 } else { (covered as f64 * 1000.0 / total as f64).round() / 10.0 }
+}
+
+fn outcomes(held: u64, failed: u64) -> usize {
+    usize::from(held > 0) + usize::from(failed > 0)
+}
+
+impl Coverage {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Coverage::default()
+    }
+
+    /// Registers the rules of `set` (so rules no request reaches are reported too).
+    pub fn add_set(&mut self, set: &PolicySet) {
+        let decls = rule_decls(set);
+        for rule in set.rules() {
+            let file = location(set, rule.span).file;
+            let rules = self.files.entry(file).or_default();
+            if rules.iter().any(|r| r.rule == rule.id) {
+                continue;
+            }
+            let (when_spans, unless_spans) = condition_spans(decls.get(&rule.id));
+            let mut parts = Vec::new();
+            let mut part = |kind, index, text: String, span| {
+                parts.push(PartCoverage { kind, index, text, line: location(set, span).line, held: 0, failed: 0 });
+            };
+            for (i, c) in rule.from.iter().enumerate() {
+                part(PartKind::From, i, one_line(text(set, c.span)), c.span);
+            }
+            for (i, c) in rule.to.iter().enumerate() {
+                part(PartKind::To, i, one_line(text(set, c.span)), c.span);
+            }
+            for (i, g) in rule.grants.iter().enumerate() {
+                part(PartKind::Grant, i, format!("grant {}", g.role), g.span);
+            }
+            for (i, span) in when_spans.iter().enumerate().take(rule.when.len()) {
+                part(PartKind::When, i, format!("when {}", one_line(text(set, *span))), *span);
+            }
+            for (i, span) in unless_spans.iter().enumerate().take(rule.unless.len()) {
+                part(PartKind::Unless, i, format!("unless {}", one_line(text(set, *span))), *span);
+            }
+            rules.push(RuleCoverage {
+                rule: rule.id.clone(),
+                effect: rule.effect,
+                dry_run: rule.dry_run,
+                line: location(set, rule.span).line,
+                matched: 0,
+                not_matched: 0,
+                parts,
+            });
+        }
+    }
+
+    /// Records what every rule of `set` does with `request`.
+    pub fn record(&mut self, set: &PolicySet, request: &Request<'_>) {
+        let env = Env::new(request);
+        for rule in set.rules() {
+            let file = location(set, rule.span).file;
+            if !self.files.get(&file).is_some_and(|rs| rs.iter().any(|r| r.rule == rule.id)) {
+                self.add_set(set);
+            }
+            let Some(entry) = self.files.get_mut(&file).and_then(|rs| rs.iter_mut().find(|r| r.rule == rule.id)) else {
+                continue;
+            };
+            let t = trace::trace(rule, &env);
+            apply(entry, &t);
+        }
+    }
+
+    /// The report.
+    pub fn report(&self) -> CoverageReport {
+        let mut files = Vec::new();
+        let (mut all_covered, mut all_total) = (0, 0);
+        for (name, rules) in &self.files {
+            let (mut covered, mut total) = (0, 0);
+            for r in rules {
+                covered += outcomes(r.matched, r.not_matched);
+                total += 2;
+                for p in &r.parts {
+                    covered += outcomes(p.held, p.failed);
+                    total += 2;
+                }
+            }
+            all_covered += covered;
+            all_total += total;
+            let never_matched = rules.iter().filter(|r| r.matched == 0).map(|r| r.rule.clone()).collect();
+            files.push(FileCoverage {
+                file: name.clone(),
+                covered,
+                total,
+                percent: percent(covered, total),
+                rules: rules.clone(),
+                never_matched,
+            });
+        }
+        CoverageReport { covered: all_covered, total: all_total, percent: percent(all_covered, all_total), files }
+    }
+}
+
+fn apply(entry: &mut RuleCoverage, t: &RuleTrace) {
+    if t.matched() && t.errors.is_empty() {
+        entry.matched += 1;
+    } else {
+        entry.not_matched += 1;
+    }
+    let (to_reached, grants_reached, when_reached, unless_reached) = t.reached();
+    let (mut from_i, mut to_i, mut grant_i) = (0, 0, 0);
+    for p in &mut entry.parts {
+        let outcome = match p.kind {
+            PartKind::From => {
+                from_i += 1;
+                t.from.get(from_i - 1).map(|(o, _)| *o)
+            }
+            PartKind::To => {
+                to_i += 1;
+                t.to.get(to_i - 1).filter(|_| to_reached).map(|(o, _)| *o)
+            }
+            PartKind::Grant => {
+                grant_i += 1;
+                t.grants.get(grant_i - 1).filter(|_| grants_reached).copied()
+            }
+            PartKind::When => t.when.get(p.index).filter(|_| p.index < when_reached).copied(),
+            PartKind::Unless => t.unless.get(p.index).filter(|_| p.index < unless_reached).copied(),
+        };
+        match outcome {
+            Some(o) if o.held() => p.held += 1,
+            Some(_) => p.failed += 1,
+            None => {}
+        }
+    }
+}
+
+/// Text collapsed onto one line (runs of white space become one space).
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+impl CoverageReport {
+    /// The report for people: per file, per rule, per part.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for f in &self.files {
+            let _ = writeln!(out, "coverage of {}: {:.1}% ({}/{} outcomes)", f.file, f.percent, f.covered, f.total);
+            for r in &f.rules {
+                let dry = if r.dry_run { "dry_run " } else { "" };
+                let _ = writeln!(
+                    out,
+                    "  {dry}{} {:?} (line {}): matched {}, not matched {}{}",
+                    r.effect.as_str(),
+                    r.rule,
+                    r.line,
+                    r.matched,
+                    r.not_matched,
+                    gap(r.matched, r.not_matched, "never matched", "always matched")
+                );
+                for p in &r.parts {
+                    if p.held == 0 && p.failed == 0 {
+                        let _ = writeln!(out, "    {} (line {}): never reached  <- not covered", shorten(&p.text, 70), p.line);
+                    } else {
+                        let _ = writeln!(
+                            out,
+                            "    {} (line {}): held {}, failed {}{}",
+                            shorten(&p.text, 70),
+                            p.line,
+                            p.held,
+                            p.failed,
+                            gap(p.held, p.failed, "never held", "never failed")
+                        );
+                    }
+                }
+            }
+            if !f.never_matched.is_empty() {
+                let ids: Vec<String> = f.never_matched.iter().map(|s| format!("{s:?}")).collect();
+                let _ = writeln!(out, "  rules no test matched: {}", ids.join(", "));
+            }
+        }
+        let _ = writeln!(out, "coverage: {:.1}% ({}/{} outcomes)", self.percent, self.covered, self.total);
+        out
+    }
+
+    /// The report in lcov's tracefile format: each rule is a function (hit when matched), each
+    /// part a line, and each part's held/failed outcomes a pair of branches.
+    pub fn to_lcov(&self) -> String {
+        let mut out = String::new();
+        for f in &self.files {
+            let _ = writeln!(out, "TN:\nSF:{}", f.file);
+            for r in &f.rules {
+                let _ = writeln!(out, "FN:{},{}", r.line, r.rule);
+            }
+            for r in &f.rules {
+                let _ = writeln!(out, "FNDA:{},{}", r.matched, r.rule);
+            }
+            let _ = writeln!(out, "FNF:{}\nFNH:{}", f.rules.len(), f.rules.iter().filter(|r| r.matched > 0).count());
+            let (mut brf, mut brh) = (0, 0);
+            for (ri, r) in f.rules.iter().enumerate() {
+                for (pi, p) in r.parts.iter().enumerate() {
+                    let reached = p.held + p.failed > 0;
+                    for (bi, n) in [p.held, p.failed].into_iter().enumerate() {
+                        let taken = if reached { n.to_string() } else { "-".to_string() };
+                        let _ = writeln!(out, "BRDA:{},{},{},{taken}", p.line, ri, pi * 2 + bi);
+                        brf += 1;
+                        brh += usize::from(n > 0);
+                    }
+                }
+            }
+            let _ = writeln!(out, "BRF:{brf}\nBRH:{brh}");
+            let mut lines: BTreeMap<usize, u64> = BTreeMap::new();
+            for r in &f.rules {
+                *lines.entry(r.line).or_default() += r.matched + r.not_matched;
+                for p in &r.parts {
+                    let e = lines.entry(p.line).or_default();
+                    *e = (*e).max(p.held + p.failed);
+                }
+            }
+            for (line, hits) in &lines {
+                let _ = writeln!(out, "DA:{line},{hits}");
+            }
+            let _ = writeln!(out, "LF:{}\nLH:{}\nend_of_record", lines.len(), lines.values().filter(|h| **h > 0).count());
+        }
+        out
+    }
+}
+
+fn gap(a: u64, b: u64, none_a: &str, none_b: &str) -> String {
+    match (a, b) {
+        (0, _) => format!("  <- {none_a}"),
+        (_, 0) => format!("  <- {none_b}"),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_parts_only_where_the_evaluator_reaches_them() {
+        let set = PolicySet::parse(
+            "role r { permit GET on \"/a/**\" }\n\
+             allow \"a\" {\n  from namespace \"x\"\n  from namespace \"y\"\n  grant r\n  when request.headers[\"k\"] == \"v\"\n}\n\
+             deny \"d\" { to path \"/never\" }\n",
+            "p.mgp",
+        )
+        .unwrap();
+        let mut cov = Coverage::new();
+        cov.add_set(&set);
+        let req = |json: &str| Request::from_json(json).unwrap();
+        cov.record(&set, &req(r#"{"source": {"namespace": "x"}, "request": {"method": "GET", "path": "/a/b", "headers": {"k": "v"}}}"#));
+        cov.record(&set, &req(r#"{"source": {"namespace": "z"}, "request": {"method": "GET", "path": "/a/b"}}"#));
+        let report = cov.report();
+        let f = &report.files[0];
+        let a = &f.rules[0];
+        assert_eq!((a.matched, a.not_matched), (1, 1));
+        let counts: Vec<_> = a.parts.iter().map(|p| (p.kind, p.held, p.failed)).collect();
+        assert_eq!(
+            counts,
+            [(PartKind::From, 1, 1), (PartKind::From, 0, 2), (PartKind::Grant, 1, 0), (PartKind::When, 1, 0)]
+        );
+        assert_eq!(a.parts[3].text, "when request.headers[\"k\"] == \"v\"");
+        assert_eq!(a.parts[3].line, 6);
+        assert_eq!(f.never_matched, ["d"]);
+        // rule a: 2 + from x: 2 + from y: 1 + grant: 1 + when: 1; rule d: 1 + to: 1 → 9 of 14.
+        assert_eq!((f.covered, f.total), (9, 14));
+        assert!(report.to_text().contains("never held"));
+        assert!(report.to_lcov().contains("FNDA:1,a\nFNDA:0,d\n"));
+    }
+}

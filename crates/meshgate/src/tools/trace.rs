@@ -1,0 +1,246 @@
+//! Evaluating one rule part by part, recording what each part did: the common ground of
+//! coverage and explanations.
+//!
+//! The decision itself always comes from the evaluator; a trace evaluates every part of a rule
+//! (every `from` and `to` clause, every granted role, every `when` and `unless`), even those the
+//! evaluator would skip, so that an explanation can list every condition that failed. Which
+//! parts the evaluator would actually have reached is recorded alongside (coverage counts only
+//! those).
+
+use std::fmt::Write as _;
+
+use crate::attr::Attr;
+use crate::eval::{self, Env, Truth};
+use crate::model::{Clause, Cond, Rule, Test};
+use crate::request::Value;
+
+/// What one part of a rule did for one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The part held (a clause matched, a role granted the request, a `when` was true, an
+    /// `unless` was false).
+    Held,
+    /// The part did not hold.
+    Failed,
+    /// The part's value could not be told: an attribute it reads is absent. For `when` and
+    /// `unless` this fails the rule.
+    Unknown,
+    /// Evaluating the part failed (a context value of the wrong kind).
+    Error,
+}
+
+impl Outcome {
+    /// Whether the part held.
+    pub fn held(self) -> bool {
+        self == Outcome::Held
+    }
+}
+
+/// The trace of one rule for one request.
+#[derive(Clone, Debug)]
+pub struct RuleTrace {
+    /// Per `from` clause: its outcome and each matcher's truth.
+    pub from: Vec<(Outcome, Vec<Truth>)>,
+    /// Per `to` clause.
+    pub to: Vec<(Outcome, Vec<Truth>)>,
+    /// Per granted role: whether some permission of it held.
+    pub grants: Vec<Outcome>,
+    /// Per `when`: held when true.
+    pub when: Vec<Outcome>,
+    /// Per `unless`: held when false.
+    pub unless: Vec<Outcome>,
+    /// Error messages of parts whose outcome is [`Outcome::Error`].
+    pub errors: Vec<String>,
+}
+
+impl RuleTrace {
+    /// Whether some `from` clause held (or there is none).
+    pub fn from_held(&self) -> bool {
+        self.from.is_empty() || self.from.iter().any(|(o, _)| o.held())
+    }
+
+    /// Whether some `to` clause held (or there is none).
+    pub fn to_held(&self) -> bool {
+        self.to.is_empty() || self.to.iter().any(|(o, _)| o.held())
+    }
+
+    /// Whether some granted role granted the request (or none is granted).
+    pub fn grants_held(&self) -> bool {
+        self.grants.is_empty() || self.grants.iter().any(|o| o.held())
+    }
+
+    /// Whether the rule matched.
+    pub fn matched(&self) -> bool {
+        self.from_held()
+            && self.to_held()
+            && self.grants_held()
+            && self.when.iter().all(|o| o.held())
+            && self.unless.iter().all(|o| o.held())
+    }
+
+    /// How many of the rule's parts fail: each of `from`, `to` and `grant` counts once (its
+    /// alternatives are one part), each `when` and `unless` once.
+    pub fn failures(&self) -> usize {
+        usize::from(!self.from_held())
+            + usize::from(!self.to_held())
+            + usize::from(!self.grants_held())
+            + self.when.iter().filter(|o| !o.held()).count()
+            + self.unless.iter().filter(|o| !o.held()).count()
+    }
+
+    /// Which parts the evaluator reaches: every `from` clause; the `to` clauses when some
+    /// `from` held; the grants when some `to` held too; each `when` and `unless` in order while
+    /// everything before it held. Returns `(to, grants, when count, unless count)`.
+    pub fn reached(&self) -> (bool, bool, usize, usize) {
+        let to = self.from_held();
+        let grants = to && self.to_held();
+        if !(grants && self.grants_held()) {
+            return (to, grants, 0, 0);
+        }
+        let mut when = 0;
+        for o in &self.when {
+            when += 1;
+            if !o.held() {
+                return (to, grants, when, 0);
+            }
+        }
+        let mut unless = 0;
+        for o in &self.unless {
+            unless += 1;
+            if !o.held() {
+                break;
+            }
+        }
+        (to, grants, when, unless)
+    }
+}
+
+fn clause_trace(c: &Clause, env: &Env<'_, '_>, rule: &Rule) -> (Outcome, Vec<Truth>) {
+    let truths: Vec<Truth> = c.tests.iter().map(|t| eval::test(t, env, rule).unwrap_or(Truth::Unknown)).collect();
+    let outcome = if truths.iter().all(|t| t.is_true()) { Outcome::Held } else { Outcome::Failed };
+    (outcome, truths)
+}
+
+fn cond_outcome(c: &Cond, env: &Env<'_, '_>, rule: &Rule, want: Truth, errors: &mut Vec<String>) -> Outcome {
+    match eval::cond(c, env, rule) {
+        Ok(t) if t == want => Outcome::Held,
+        Ok(Truth::Unknown) => Outcome::Unknown,
+        Ok(_) => Outcome::Failed,
+        Err(e) => {
+            errors.push(e);
+            Outcome::Error
+        }
+    }
+}
+
+/// Traces `rule` for the request in `env`.
+pub fn trace(rule: &Rule, env: &Env<'_, '_>) -> RuleTrace {
+    let mut errors = Vec::new();
+    let from = rule.from.iter().map(|c| clause_trace(c, env, rule)).collect();
+    let to = rule.to.iter().map(|c| clause_trace(c, env, rule)).collect();
+    let grants = rule
+        .grants
+        .iter()
+        .map(|g| if g.permissions.iter().any(|p| eval::permission(p, env)) { Outcome::Held } else { Outcome::Failed })
+        .collect();
+    let when = rule.when.iter().map(|c| cond_outcome(c, env, rule, Truth::True, &mut errors)).collect();
+    let unless = rule.unless.iter().map(|c| cond_outcome(c, env, rule, Truth::False, &mut errors)).collect();
+    RuleTrace { from, to, grants, when, unless, errors }
+}
+
+/// The value of an attribute in the request, as it would be quoted in an explanation
+/// (`"shop"`, `10.1.2.3`, `17`, `["a", "b"]`); `None` when absent.
+pub fn value_of(attr: &Attr, env: &Env<'_, '_>, rule: &Rule) -> Option<String> {
+    let r = env.request();
+    let zoned = |t: jiff::Timestamp| rule.zone.tz.to_datetime(t);
+    let quoted = |s: &str| format!("{s:?}");
+    match attr {
+        Attr::SourceIp => r.source.ip.map(|ip| ip.to_string()),
+        Attr::SourceRemoteIp => r.source.remote_ip.map(|ip| ip.to_string()),
+        Attr::DestIp => r.destination.ip.map(|ip| ip.to_string()),
+        Attr::DestPort => r.destination.port.map(|p| p.to_string()),
+        Attr::AuthAudiences => r.request.auth.audiences.as_deref().map(|a| {
+            let items: Vec<String> = a.iter().map(|s| quoted(s)).collect();
+            format!("[{}]", items.join(", "))
+        }),
+        Attr::AuthClaim(keys) => {
+            let (first, rest) = keys.split_first()?;
+            let mut v = r.request.auth.claims.get(first)?;
+            for k in rest {
+                match v {
+                    Value::Map(m) => v = m.get(k)?,
+                    _ => return None,
+                }
+            }
+            Some(json_text(v))
+        }
+        Attr::Context(k) => r.context.get(k).map(json_text),
+        Attr::Time => r.time.map(|t| t.to_string()),
+        Attr::TimeHour => r.time.map(|t| zoned(t).hour().to_string()),
+        Attr::TimeMinute => r.time.map(|t| zoned(t).minute().to_string()),
+        Attr::TimeWeekday => r.time.map(|t| weekday_name(zoned(t).weekday()).to_string()),
+        Attr::TimeDate => r.time.map(|t| zoned(t).date().to_string()),
+        other => env.str_attr(other).map(quoted),
+    }
+}
+
+fn json_text(v: &Value<'_>) -> String {
+    let mut out = String::new();
+    write_value(&mut out, v);
+    out
+}
+
+fn write_value(out: &mut String, v: &Value<'_>) {
+    match v {
+        Value::Str(s) => {
+            let _ = write!(out, "{s:?}");
+        }
+        Value::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Bool(b) => {
+            let _ = write!(out, "{b}");
+        }
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push('{');
+            for (i, (k, item)) in m.0.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{k:?}: ");
+                write_value(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// `mon` … `sun`.
+pub fn weekday_name(d: jiff::civil::Weekday) -> &'static str {
+    use jiff::civil::Weekday::*;
+    match d {
+        Monday => "mon",
+        Tuesday => "tue",
+        Wednesday => "wed",
+        Thursday => "thu",
+        Friday => "fri",
+        Saturday => "sat",
+        Sunday => "sun",
+    }
+}
+
+/// The truth of a test, for a matcher or a condition leaf.
+pub fn test_truth(t: &Test, env: &Env<'_, '_>, rule: &Rule) -> Result<Truth, String> {
+    eval::test(t, env, rule)
+}

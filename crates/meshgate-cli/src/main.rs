@@ -1,1 +1,193 @@
-fn main() {}
+//! `meshgate`: check and evaluate meshgate policies from the command line.
+//!
+//! Exit codes are part of the interface: see `meshgate --help` and each command's `--help`.
+
+mod load;
+mod requests;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use meshgate::{Engine, PolicySet};
+
+/// Exit code: success (policy valid, request allowed, tests passed).
+const OK: u8 = 0;
+/// Exit code: the policy set has errors (or tests failed, or lint found problems).
+const FAILED: u8 = 1;
+/// Exit code: bad usage or a bad request.
+const USAGE: u8 = 2;
+/// Exit code of `eval`: the request was denied.
+const DENIED: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "meshgate",
+    version,
+    about = "Check and evaluate meshgate authorization policies",
+    long_about = "Check and evaluate meshgate authorization policies (.mgp files).\n\n\
+                  Exit codes: 0 success, 1 policy errors, 2 bad usage or bad request, \
+                  3 request denied (eval)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate policy files as one policy set and print every error and warning.
+    ///
+    /// Exit code 0 when the set is valid (warnings allowed), 1 when it has errors.
+    Check {
+        /// Policy files (.mgp), loaded as one set in the order given.
+        #[arg(required = true, value_name = "FILES")]
+        files: Vec<PathBuf>,
+        /// Output format. `json` prints {"ok": bool, "rules": N, "diagnostics": [...]}.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Decide a request (or a JSON array of requests) against a policy set and print the
+    /// decision as JSON, one line per request.
+    ///
+    /// A request without a `time` is stamped with the current time (so time windows are
+    /// evaluated against now), unless --no-clock is given, in which case it has no time and
+    /// every time condition is unknown.
+    ///
+    /// Exit codes: 0 allowed (every request, for an array), 3 denied (any request),
+    /// 1 policy errors, 2 bad request or usage.
+    Eval {
+        /// Policy files (.mgp), loaded as one set in the order given.
+        #[arg(long, required = true, num_args = 1.., value_name = "FILES")]
+        policy: Vec<PathBuf>,
+        /// The request as JSON (a file, or `-` for stdin). A JSON array holds several requests.
+        #[arg(long, value_name = "REQ.json")]
+        request: PathBuf,
+        /// Pretty-print the decision JSON.
+        #[arg(long)]
+        pretty: bool,
+        /// Do not stamp requests that have no `time` with the current time.
+        #[arg(long)]
+        no_clock: bool,
+    },
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// For people.
+    Text,
+    /// For machines.
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check { files, format } => check(&files, format),
+        Command::Eval {
+            policy,
+            request,
+            pretty,
+            no_clock,
+        } => eval(&policy, &request, pretty, no_clock),
+    };
+    ExitCode::from(code)
+}
+
+fn print_json<T: serde::Serialize + ?Sized>(value: &T, pretty: bool) {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    println!("{}", text.unwrap_or_else(|_| "null".to_string()));
+}
+
+fn check(files: &[PathBuf], format: Format) -> u8 {
+    let (ok, rules, roles, diagnostics) = match load::policies(files) {
+        Ok(set) => (
+            true,
+            set.rules().len(),
+            set.roles().len(),
+            set.warnings().to_vec(),
+        ),
+        Err(ds) => (false, 0, 0, ds),
+    };
+    match format {
+        Format::Json => {
+            #[derive(serde::Serialize)]
+            struct Report {
+                ok: bool,
+                rules: usize,
+                diagnostics: Vec<meshgate::diagnostic::DiagnosticJson>,
+            }
+            print_json(
+                &Report {
+                    ok,
+                    rules,
+                    diagnostics: load::to_json(&diagnostics),
+                },
+                true,
+            );
+        }
+        Format::Text => {
+            let colour = load::use_colour(true);
+            print!("{}", load::render_all(&diagnostics, colour));
+            if !diagnostics.is_empty() {
+                println!();
+            }
+            let counts = load::count_summary(&diagnostics);
+            let in_files = load::plural(files.len(), "file");
+            if ok {
+                println!(
+                    "ok: {}, {} in {in_files} ({counts})",
+                    load::plural(rules, "rule"),
+                    load::plural(roles, "role")
+                );
+            } else {
+                println!("error: {counts} in {in_files}");
+            }
+        }
+    }
+    if ok { OK } else { FAILED }
+}
+
+fn eval(policy: &[PathBuf], request: &std::path::Path, pretty: bool, no_clock: bool) -> u8 {
+    let set: PolicySet = match load::policies(policy) {
+        Ok(set) => set,
+        Err(ds) => {
+            load::report_policy_errors(&ds);
+            return FAILED;
+        }
+    };
+    load::report_warnings(&set);
+    let text = match requests::read_text(request) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return USAGE;
+        }
+    };
+    let mut reqs = match requests::parse(&text) {
+        Ok((reqs, _)) => reqs,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return USAGE;
+        }
+    };
+    if !no_clock {
+        let now = jiff::Timestamp::now();
+        for r in &mut reqs {
+            r.time.get_or_insert(now);
+        }
+    }
+    let engine = Engine::new(&set);
+    let mut all_allowed = true;
+    for r in &reqs {
+        let decision = engine.decide(r);
+        all_allowed &= decision.allowed;
+        print_json(&decision, pretty);
+    }
+    if all_allowed { OK } else { DENIED }
+}

@@ -1,0 +1,49 @@
+"""meshgate: an embeddable authorization engine for service meshes.
+
+>>> import meshgate
+>>> policy = meshgate.PolicySet.from_source('''
+...     role reader { permit GET, HEAD on "/api/**" }
+...     allow "frontend-reads-payments" {
+...       from principal "spiffe://cluster.local/ns/shop/sa/frontend"
+...       to   service "payments.prod.svc.cluster.local"
+...       grant reader
+...     }
+... ''', name="payments.mgp")
+>>> engine = meshgate.Engine(policy)
+>>> engine.decide({
+...     "source": {"principal": "spiffe://cluster.local/ns/shop/sa/frontend"},
+...     "destination": {"service": "payments.prod.svc.cluster.local"},
+...     "request": {"method": "GET", "path": "/api/balance"},
+... })
+Decision(allowed=True, reasons=['frontend-reads-payments'])
+"""
+
+from ._native import (
+    Decision,
+    Engine,
+    InternalError,
+    PolicyError,
+    PolicySet,
+    Request,
+    RequestError,
+    __version__,
+    check,
+)
+from ._types import DecisionDict, Diagnostic, DryRun, EvalError, RequestDict
+
+__all__ = [
+    "Decision",
+    "DecisionDict",
+    "Diagnostic",
+    "DryRun",
+    "Engine",
+    "EvalError",
+    "InternalError",
+    "PolicyError",
+    "PolicySet",
+    "Request",
+    "RequestDict",
+    "RequestError",
+    "__version__",
+    "check",
+]

@@ -1,0 +1,91 @@
+"""Type stubs for the compiled extension ``meshgate._native``."""
+
+from os import PathLike
+from typing import Any, Iterable, Mapping, Optional, Tuple, Union, final
+
+from ._types import DecisionDict, Diagnostic, DryRun, EvalError
+
+__all__ = [
+    "Decision",
+    "Engine",
+    "InternalError",
+    "PolicyError",
+    "PolicySet",
+    "Request",
+    "RequestError",
+    "__version__",
+    "check",
+]
+__version__: str
+
+@final
+class PolicySet:
+    """A validated set of policies: rules and roles from one or more sources."""
+
+    @staticmethod
+    def from_source(text: str, name: str = "policy.mgp") -> PolicySet: ...
+    @staticmethod
+    def from_sources(sources: Union[Mapping[str, str], Iterable[Tuple[str, str]]]) -> PolicySet: ...
+    @staticmethod
+    def from_files(paths: Iterable[Union[str, PathLike[str]]]) -> PolicySet: ...
+    @property
+    def rule_ids(self) -> list[str]: ...
+    @property
+    def role_names(self) -> list[str]: ...
+    @property
+    def files(self) -> list[str]: ...
+    @property
+    def warnings(self) -> list[Diagnostic]: ...
+    def __len__(self) -> int: ...
+
+@final
+class Request:
+    """A request read once and reused."""
+
+    def __new__(cls, data: Mapping[str, Any]) -> Request: ...
+    @staticmethod
+    def from_json(text: str) -> Request: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def to_json(self) -> str: ...
+
+@final
+class Decision:
+    """The outcome of one decision."""
+
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def reasons(self) -> list[str]: ...
+    @property
+    def audits(self) -> list[str]: ...
+    @property
+    def dry_run(self) -> list[DryRun]: ...
+    @property
+    def errors(self) -> list[EvalError]: ...
+    def to_dict(self) -> DecisionDict: ...
+
+@final
+class Engine:
+    """A decision engine compiled from a ``PolicySet``; immutable and thread-safe."""
+
+    def __new__(cls, policy_set: PolicySet) -> Engine: ...
+    def decide(self, request: Union[Request, Mapping[str, Any]]) -> Decision: ...
+    def decide_many(self, requests: Iterable[Union[Request, Mapping[str, Any]]]) -> list[Decision]: ...
+    @property
+    def rule_count(self) -> int: ...
+
+class PolicyError(ValueError):
+    """Policy text that cannot be loaded; ``diagnostics`` lists every error and warning."""
+
+    diagnostics: list[Diagnostic]
+
+class RequestError(ValueError):
+    """A request that cannot be read; ``field`` names the offending field."""
+
+    field: str
+    index: Optional[int]
+
+class InternalError(RuntimeError):
+    """A bug in meshgate."""
+
+def check(text: str, name: str = "policy.mgp") -> list[Diagnostic]: ...

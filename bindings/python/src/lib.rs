@@ -527,6 +527,31 @@ fn check<'py>(py: Python<'py>, text: &str, name: &str) -> PyResult<Bound<'py, Py
     }
 }
 
+/// Runs a policy test file of the CLI's format (`*.test.json`, see
+/// `meshgate::tools::testing`): reads it, loads the policies it names (or the `*.mgp` files
+/// beside it), decides every case and returns the report as a dict `{file, policies, cases:
+/// [{name, passed, failures, decision}], passed, failed}`. A malformed test file raises
+/// `ValueError`; policies that do not load raise `PolicyError`.
+#[pyfunction]
+fn run_test_file<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+    use meshgate::tools::testing;
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot read `{name}`: {e}")))?;
+    let suite = guard(|| testing::TestSuite::from_json(&text, &name))?
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let policies = testing::files::policies_for(&path, &suite).map_err(|e| {
+        pyo3::exceptions::PyOSError::new_err(format!("cannot list the policies of `{name}`: {e}"))
+    })?;
+    let set = py
+        .detach(|| guard(|| meshgate::PolicySet::from_files(&policies)))?
+        .map_err(|d| policy_error(py, &d))?;
+    let report = py.detach(|| guard(|| testing::run(&set, &suite, None)))?;
+    let json = serde_json::to_string(&report)
+        .map_err(|e| InternalError::new_err(format!("cannot convert the report: {e}")))?;
+    py.import("json")?.call_method1("loads", (json,))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -539,5 +564,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RequestError", py.get_type::<RequestError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(run_test_file, m)?)?;
     Ok(())
 }

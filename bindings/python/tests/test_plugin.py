@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -78,6 +79,50 @@ def test_plugin_checks_invalid_policies(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-v")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*typo.mgp::rejected PASSED*", "*expected: syntax 2:1 something else*"])
+
+
+def test_plugin_runs_cli_test_files(pytester: pytest.Pytester) -> None:
+    (pytester.path / "policies").mkdir()
+    (pytester.path / "policies" / "payments.mgp").write_text(POLICY)
+    suite = {
+        "policies": ["payments.mgp"],
+        "cases": [
+            {"name": "frontend reads", "request": frontend_get(), "expect": "allow"},
+            {"name": "legacy refused", "request": {"source": {"namespace": "legacy"}}, "expect": {"allowed": False, "reasons": ["no-legacy"]}},
+            {"name": "wrong on purpose", "request": frontend_get(), "expect": {"allowed": True, "reasons": ["ops-admin"]}},
+        ],
+    }
+    (pytester.path / "policies" / "payments.test.json").write_text(json.dumps(suite))
+    result = pytester.runpytest_subprocess("-v")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*payments.test.json::frontend reads PASSED*",
+            "*payments.test.json::legacy refused PASSED*",
+            "*case `wrong on purpose`:*",
+            "*expected reasons ?\"ops-admin\"?, got ?\"frontend-reads-payments\"?*",
+        ]
+    )
+
+
+def test_plugin_reports_a_malformed_test_file(pytester: pytest.Pytester) -> None:
+    (pytester.path / "p.mgp").write_text(POLICY)
+    (pytester.path / "bad.test.json").write_text(json.dumps({"cases": [{"name": "a", "request": {}, "expect": "maybe"}]}))
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*`cases?0?.expect`: expected*"])
+
+
+def test_run_test_file_directly(tmp_path: Path) -> None:
+    (tmp_path / "p.mgp").write_text(POLICY)
+    test_file = tmp_path / "p.test.json"
+    test_file.write_text(json.dumps({"cases": [{"name": "reads", "request": frontend_get(), "expect": "allow"}]}))
+    report = meshgate.run_test_file(test_file)
+    assert (report["passed"], report["failed"]) == (1, 0)
+    assert report["cases"][0]["decision"]["reasons"] == ["frontend-reads-payments"]
+    (tmp_path / "p.mgp").write_text('allow "x" { from nmespace "y" }')
+    with pytest.raises(meshgate.PolicyError):
+        meshgate.run_test_file(test_file)
 
 
 def test_plugin_can_be_switched_off(pytester: pytest.Pytester) -> None:

@@ -28,8 +28,9 @@ from ._native import (
     RequestError,
     __version__,
     check,
+    run_test_file,
 )
-from ._types import DecisionDict, Diagnostic, DryRun, EvalError, RequestDict
+from ._types import PolicyCaseReport, DecisionDict, Diagnostic, DryRun, EvalError, RequestDict, PolicyTestReport
 
 __all__ = [
     "Decision",
@@ -45,5 +46,8 @@ __all__ = [
     "RequestDict",
     "RequestError",
     "__version__",
+    "PolicyCaseReport",
+    "PolicyTestReport",
     "check",
+    "run_test_file",
 ]

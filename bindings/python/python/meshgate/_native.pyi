@@ -3,7 +3,7 @@
 from os import PathLike
 from typing import Any, Iterable, Mapping, Optional, Tuple, Union, final
 
-from ._types import DecisionDict, Diagnostic, DryRun, EvalError
+from ._types import DecisionDict, Diagnostic, DryRun, EvalError, PolicyTestReport
 
 __all__ = [
     "Decision",
@@ -15,6 +15,7 @@ __all__ = [
     "RequestError",
     "__version__",
     "check",
+    "run_test_file",
 ]
 __version__: str
 
@@ -89,3 +90,4 @@ class InternalError(RuntimeError):
     """A bug in meshgate."""
 
 def check(text: str, name: str = "policy.mgp") -> list[Diagnostic]: ...
+def run_test_file(path: Union[str, PathLike[str]]) -> PolicyTestReport: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Literal, Optional, TypedDict
 
-__all__ = ["Diagnostic", "DryRun", "EvalError", "DecisionDict", "RequestDict"]
+__all__ = ["PolicyCaseReport", "DecisionDict", "Diagnostic", "DryRun", "EvalError", "RequestDict", "PolicyTestReport"]
 
 #: A request in its JSON shape: ``{"source": {...}, "destination": {...}, "request": {...},
 #: "connection": {...}, "time": "RFC 3339", "context": {...}}``.
@@ -48,3 +48,22 @@ class DecisionDict(TypedDict):
     audits: List[str]
     dry_run: List[DryRun]
     errors: List[EvalError]
+
+
+class PolicyCaseReport(TypedDict):
+    """The result of one case of a policy test file."""
+
+    name: str
+    passed: bool
+    failures: List[str]
+    decision: DecisionDict
+
+
+class PolicyTestReport(TypedDict):
+    """The results of one policy test file (``*.test.json``)."""
+
+    file: str
+    policies: List[str]
+    cases: List[PolicyCaseReport]
+    passed: int
+    failed: int

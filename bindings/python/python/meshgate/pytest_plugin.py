@@ -6,7 +6,9 @@ With meshgate installed, ``pytest`` in a policy repository collects:
   loaded as one policy set (sorted by file name, each named by its file name), and each case
   ``{"name", "request", "expect"}`` becomes a test that compares the whole decision;
 - every ``*.mgp`` file whose first comment lines hold ``# expect-error: CODE LINE:COLUMN TEXT``:
-  a policy that must be rejected with exactly those errors, in order.
+  a policy that must be rejected with exactly those errors, in order;
+- every ``*.test.json`` file, the policy test format of ``meshgate test`` (the CLI): each case
+  becomes a test, run by the same code as the CLI's, so both report the same differences.
 
 Failures show what differs. Disable collection with ``meshgate_collect = false`` in the pytest
 configuration, or the whole plugin with ``-p no:meshgate``.
@@ -14,12 +16,14 @@ configuration, or the whole plugin with ``-p no:meshgate``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
 import pytest
 
-from ._native import Engine, PolicyError, RequestError
+from ._native import Engine, PolicyError, RequestError, run_test_file
+from ._types import PolicyCaseReport, PolicyTestReport
 from .testing import Case, check_invalid_policy, compare_decision, load_cases, load_policy_dir, parse_expected_errors
 
 
@@ -37,6 +41,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional[p
         return None
     if file_path.name == "cases.json" and any(file_path.parent.glob("*.mgp")):
         return CasesFile.from_parent(parent, path=file_path)
+    if file_path.name.endswith(".test.json"):
+        return PolicyTestFile.from_parent(parent, path=file_path)
     if file_path.suffix == ".mgp" and _is_invalid_policy(file_path):
         return InvalidPolicyFile.from_parent(parent, path=file_path)
     return None
@@ -143,3 +149,53 @@ class InvalidPolicyItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, Optional[int], str]:
         return self.path, None, f"meshgate invalid policy: {self.path.name}"
+
+
+class PolicyTestFile(pytest.File):
+    """A policy test file of the CLI's format (``*.test.json``)."""
+
+    def collect(self) -> Iterator[Union[pytest.Item, pytest.Collector]]:
+        report: Optional[PolicyTestReport] = None
+        load_error: Optional[str] = None
+        try:
+            report = run_test_file(self.path)
+        except PolicyError as e:
+            load_error = f"the policies of `{self.path.name}` do not load:\n{e}"
+        except ValueError as e:
+            raise pytest.Collector.CollectError(str(e)) from e
+        if report is not None:
+            for case in report["cases"]:
+                yield PolicyTestItem.from_parent(self, name=case["name"], report=case, load_error=None)
+            return
+        # The policies did not load: every case fails with the reason.
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        for raw in data.get("cases", []):
+            yield PolicyTestItem.from_parent(self, name=str(raw.get("name")), report=None, load_error=load_error)
+
+
+class PolicyTestItem(pytest.Item):
+    """One case of a ``*.test.json`` file (already decided when the file was collected)."""
+
+    def __init__(self, *, report: Optional[PolicyCaseReport], load_error: Optional[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.report = report
+        self.load_error = load_error
+
+    def runtest(self) -> None:
+        if self.report is None:
+            raise PolicyTestFailure(self.load_error or "the policies did not load")
+        if not self.report["passed"]:
+            lines = "\n".join(f"  {f}" for f in self.report["failures"])
+            raise PolicyTestFailure(f"case `{self.name}`:\n{lines}\n  decision: {json.dumps(self.report['decision'])}")
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> Any:
+        if isinstance(excinfo.value, PolicyTestFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, Optional[int], str]:
+        return self.path, None, f"meshgate test: {self.name}"

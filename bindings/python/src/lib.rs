@@ -11,6 +11,7 @@
 //!   raised instead of letting a bug in the core reach Python as a panic).
 
 mod convert;
+mod fast;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -131,6 +132,11 @@ fn request_from_dict(obj: &Bound<'_, PyAny>) -> PyResult<meshgate::Request<'stat
         return Err(PyTypeError::new_err(format!(
             "a request must be a dict or a meshgate.Request, not `{ty}`"
         )));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        if let Some(request) = guard(|| fast::request(d))? {
+            return Ok(request);
+        }
     }
     let json = convert::to_json(obj).map_err(|e| request_error(py, &e.field, &e.message))?;
     guard(|| meshgate::Request::from_json(&json))?

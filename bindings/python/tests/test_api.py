@@ -142,3 +142,28 @@ def test_check() -> None:
 
 def test_version() -> None:
     assert isinstance(meshgate.__version__, str) and meshgate.__version__
+
+
+def test_dicts_off_the_fast_path_read_the_same() -> None:
+    import enum
+
+    class Port(enum.IntEnum):
+        HTTP = 80
+
+    class Name(str):
+        pass
+
+    deep: object = {"leaf": 1}
+    for _ in range(12):
+        deep = [deep]
+    for d in (
+        {"destination": {"port": Port.HTTP}},
+        {"source": {"principal": Name("spiffe://td/ns/a/sa/b")}},
+        {"context": {"deep": deep}},
+        {"context": {"t": (1, "a", True)}, "request": {"auth": {"audiences": ("x", "y")}}},
+        {"source": {"labels": {f"k{i}": str(i) for i in range(1000)}}},
+        {"context": {"big": 2**63 - 1, "small": -(2**63)}},
+        {"time": "2026-03-29T01:30:00+02:00", "source": {"ip": "::ffff:10.0.0.1"}},
+    ):
+        want = json.loads(json.dumps(d, default=list))
+        assert meshgate.Request(d) == meshgate.Request.from_json(json.dumps(want)), d

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,9 @@ def test_case(cases_json: Path, index: int) -> None:
     engine = _engine(cases_json.parent)
     problem = compare_decision(engine.decide(case.request), case.expect)
     assert problem is None, problem
-    # A reused Request and decide_many give the same decision as the dict.
+    # A dict is read as its JSON text is; a reused Request and decide_many decide the same.
     request = meshgate.Request(case.request)
+    assert request == meshgate.Request.from_json(json.dumps(case.request))
     assert compare_decision(engine.decide(request), case.expect) is None
     assert engine.decide_many([request, case.request]) == [engine.decide(request)] * 2
 

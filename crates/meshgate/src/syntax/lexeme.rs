@@ -33,8 +33,10 @@ pub struct SyntaxError {
 
 impl<'a> nom::error::ParseError<In<'a>> for SyntaxError {
     fn from_error_kind(input: In<'a>, _kind: nom::error::ErrorKind) -> Self {
+        // Backtracking errors are made and dropped constantly while trying alternatives, so
+        // they carry no message; one that reaches the top is described there.
         let start = input.location_offset();
-        SyntaxError { start, end: start, message: format!("unexpected {}", found(input)), help: None }
+        SyntaxError { start, end: start, message: String::new(), help: None }
     }
 
     fn append(_input: In<'a>, _kind: nom::error::ErrorKind, other: Self) -> Self {
@@ -81,6 +83,11 @@ pub fn span_between(start: &In<'_>, end: &In<'_>) -> Span {
 /// The span of a consumed piece of input.
 pub fn span_of(piece: &In<'_>) -> Span {
     Span::new(piece.extra, piece.location_offset(), piece.location_offset() + piece.fragment().len())
+}
+
+/// Length in bytes of the lexeme at the start of `i`.
+pub fn found_len(i: In<'_>) -> usize {
+    next_lexeme_len(i.fragment())
 }
 
 fn next_lexeme_len(s: &str) -> usize {

@@ -27,10 +27,20 @@ pub fn file(input: In<'_>) -> (File, Vec<SyntaxError>) {
                 items.push(it);
                 i = rest;
             }
-            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+            Err(nom::Err::Error(mut e) | nom::Err::Failure(mut e)) => {
+                if e.message.is_empty() {
+                    let at = nom::bytes::complete::take::<_, _, SyntaxError>(e.start.saturating_sub(input.location_offset()))
+                        .parse_complete(input)
+                        .map_or(i, |(rest, _)| rest);
+                    e.message = format!("unexpected {}", found(at));
+                    e.end = e.start + found_len(at);
+                }
                 let resume_from = e.end.max(i.location_offset() + 1);
+                // An item left open (a missing `}`) fails at the keyword of the next item: resume
+                // right there, so that item is parsed and its own errors are reported too.
+                let next = if e.start > i.location_offset() { item_at(input, e.start) } else { None };
                 errors.push(e);
-                match skip_to_next_item(input, resume_from) {
+                match next.or_else(|| skip_to_next_item(input, resume_from)) {
                     Some(rest) => i = rest,
                     None => break,
                 }
@@ -39,6 +49,29 @@ pub fn file(input: In<'_>) -> (File, Vec<SyntaxError>) {
         }
     }
     (File { items }, errors)
+}
+
+/// The input at byte `at` when an item's head (`allow "id" {`, `role name {`, …) starts there
+/// as the first thing on its line.
+fn item_at(input: In<'_>, at: usize) -> Option<In<'_>> {
+    let text = *input.fragment();
+    let at = at.checked_sub(input.location_offset())?;
+    let line = text.get(text.get(..at)?.rfind('\n').map_or(0, |n| n + 1)..at)?;
+    if !line.trim_matches([' ', '\t', '\r']).is_empty() {
+        return None;
+    }
+    let here = nom::Input::take_from(&input, at);
+    let head = |i| -> PResult<'_, ()> {
+        let i = if let Ok((rest, _)) = keyword("role")(i) {
+            ident(rest)?.0
+        } else {
+            let i = keyword("dry_run")(i).map_or(i, |(rest, _)| rest);
+            let (i, _) = nom::branch::alt((keyword("allow"), keyword("deny"), keyword("audit"))).parse(i)?;
+            string(i)?.0
+        };
+        punct("{")(i).map(|(rest, _)| (rest, ()))
+    };
+    head(here).is_ok().then_some(here)
 }
 
 /// The input at the first line after byte `from` whose first word starts an item.
@@ -53,8 +86,8 @@ fn skip_to_next_item(input: In<'_>, from: usize) -> Option<In<'_>> {
         if ITEM_KEYWORDS.iter().any(|kw| {
             trimmed.starts_with(kw) && !trimmed[kw.len()..].starts_with(is_ident_char)
         }) {
-            let (rest, _) = nom::bytes::complete::take::<_, _, SyntaxError>(line_start + indent).parse_complete(input).ok()?;
-            return Some(rest);
+            // A byte offset (`take` would count characters).
+            return Some(nom::Input::take_from(&input, line_start + indent));
         }
         line_start += line.find('\n')? + 1;
     }
@@ -153,12 +186,18 @@ fn permit(i: In<'_>, start: Span) -> PResult<'_, Permit> {
     let mut hosts = None;
     let mut ports = None;
     loop {
-        if let Ok((rest, _)) = keyword("host")(i) {
+        if let Ok((rest, kw)) = keyword("host")(i) {
+            if hosts.is_some() {
+                return fail_at(i, kw, "`host` is given twice in one `permit`", Some("list several hosts in one `host [\"a\", \"b\"]`"));
+            }
             let (rest, h) = literal(rest)?;
             end = h.span;
             hosts = Some(h);
             i = rest;
-        } else if let Ok((rest, _)) = keyword("port")(i) {
+        } else if let Ok((rest, kw)) = keyword("port")(i) {
+            if ports.is_some() {
+                return fail_at(i, kw, "`port` is given twice in one `permit`", Some("list several ports in one `port [80, 8000..8999]`"));
+            }
             let (rest, p) = literal(rest)?;
             end = p.span;
             ports = Some(p);
@@ -278,7 +317,12 @@ fn matcher(i: In<'_>) -> PResult<'_, Matcher> {
         Err(e) => return Err(e),
     };
     let (i, key) = if kind.name == "label" {
-        let (i, key) = if let Ok((rest, (value, span))) = string(i) {
+        let quoted = match string(i) {
+            Ok(ok) => Some(ok),
+            Err(nom::Err::Error(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let (i, key) = if let Some((rest, (value, span))) = quoted {
             (rest, StrOrIdent { value, span })
         } else {
             match word(i) {

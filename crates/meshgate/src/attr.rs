@@ -106,9 +106,9 @@ impl Attr {
     pub fn ty(&self) -> Type {
         use Attr::*;
         match self {
-            SourcePrincipal | SourceNamespace | SourceServiceAccount | SourceTrustDomain | SourceLabel(_)
-            | DestService | DestNamespace | DestLabel(_) | Method | Path | Host | Header(_) | AuthPrincipal
-            | AuthPresenter | ConnectionSni => Type::Str,
+            SourcePrincipal | SourceNamespace | SourceServiceAccount | SourceTrustDomain
+            | SourceLabel(_) | DestService | DestNamespace | DestLabel(_) | Method | Path
+            | Host | Header(_) | AuthPrincipal | AuthPresenter | ConnectionSni => Type::Str,
             AuthAudiences | AuthClaim(_) => Type::StrList,
             SourceIp | SourceRemoteIp | DestIp => Type::Ip,
             DestPort | TimeHour | TimeMinute => Type::Int,
@@ -126,7 +126,10 @@ impl Attr {
 
     /// Whether the attribute's value depends on the rule's time zone.
     pub fn is_zoned(&self) -> bool {
-        matches!(self, Attr::TimeHour | Attr::TimeMinute | Attr::TimeWeekday | Attr::TimeDate)
+        matches!(
+            self,
+            Attr::TimeHour | Attr::TimeMinute | Attr::TimeWeekday | Attr::TimeDate
+        )
     }
 
     /// The inclusive bounds of an integer attribute's values, used to reject impossible
@@ -236,10 +239,16 @@ pub fn resolve(path: &str, keys: &[&str]) -> Result<Attr, ResolveError> {
         if key.is_empty() || key.contains('.') {
             return Err(ResolveError::Unknown { suggestion: None });
         }
-        return if keys.is_empty() { Ok(Attr::Context(key.into())) } else { Err(ResolveError::UnexpectedKey) };
+        return if keys.is_empty() {
+            Ok(Attr::Context(key.into()))
+        } else {
+            Err(ResolveError::UnexpectedKey)
+        };
     }
     let Some((_, arity)) = PATHS.iter().find(|(p, _)| *p == path) else {
-        return Err(ResolveError::Unknown { suggestion: suggest(path) });
+        return Err(ResolveError::Unknown {
+            suggestion: suggest(path),
+        });
     };
     match (arity, keys) {
         (Keys::None, []) => {}
@@ -269,7 +278,9 @@ pub fn resolve(path: &str, keys: &[&str]) -> Result<Attr, ResolveError> {
         "request.auth.principal" => Attr::AuthPrincipal,
         "request.auth.presenter" => Attr::AuthPresenter,
         "request.auth.audiences" => Attr::AuthAudiences,
-        "request.auth.claims" => Attr::AuthClaim(keys.iter().map(|k| Box::<str>::from(*k)).collect()),
+        "request.auth.claims" => {
+            Attr::AuthClaim(keys.iter().map(|k| Box::<str>::from(*k)).collect())
+        }
         "connection.sni" => Attr::ConnectionSni,
         "time" => Attr::Time,
         "time.hour" => Attr::TimeHour,

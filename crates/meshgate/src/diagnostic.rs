@@ -57,7 +57,10 @@ impl Diagnostic {
         file: &Arc<SourceFile>,
         span: Span,
     ) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Self::error(code, message, file, span) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Self::error(code, message, file, span)
+        }
     }
 
     /// Adds a short label shown under the snippet's caret.
@@ -118,9 +121,10 @@ impl Diagnostic {
     /// and the help line. No colours, so it can be stored or sent anywhere.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-            .with_width(100)
-            .with_links(false);
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+                .with_width(100)
+                .with_links(false);
         if handler.render_report(&mut out, self).is_err() {
             out = self.to_string();
         }
@@ -180,7 +184,10 @@ impl fmt::Debug for Diagnostic {
             .field("severity", &self.severity)
             .field("code", &self.code)
             .field("message", &self.message)
-            .field("at", &format_args!("{}:{}:{}", self.file.name(), at.line, at.column))
+            .field(
+                "at",
+                &format_args!("{}:{}:{}", self.file.name(), at.line, at.column),
+            )
             .field("help", &self.help)
             .finish()
     }
@@ -189,7 +196,14 @@ impl fmt::Debug for Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let at = self.start();
-        write!(f, "{}:{}:{}: {}", self.file.name(), at.line, at.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.name(),
+            at.line,
+            at.column,
+            self.message
+        )
     }
 }
 
@@ -208,7 +222,9 @@ impl miette::Diagnostic for Diagnostic {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -217,10 +233,9 @@ impl miette::Diagnostic for Diagnostic {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         let span = miette::SourceSpan::new((self.span.start as usize).into(), self.span.len());
-        Some(Box::new(std::iter::once(miette::LabeledSpan::new_with_span(
-            self.label.clone(),
-            span,
-        ))))
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(self.label.clone(), span),
+        )))
     }
 }
 
@@ -231,7 +246,9 @@ impl miette::SourceCode for SourceFile {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let inner = self.text().read_span(span, context_lines_before, context_lines_after)?;
+        let inner = self
+            .text()
+            .read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.name().to_string(),
             inner.data(),
@@ -267,7 +284,11 @@ impl Diagnostics {
 
     /// Every diagnostic rendered, separated by blank lines.
     pub fn render(&self) -> String {
-        self.0.iter().map(Diagnostic::render).collect::<Vec<_>>().join("\n")
+        self.0
+            .iter()
+            .map(Diagnostic::render)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Number of diagnostics.

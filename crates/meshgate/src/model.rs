@@ -49,7 +49,10 @@ pub struct Zone {
 
 impl Default for Zone {
     fn default() -> Self {
-        Zone { name: "UTC".to_string(), tz: jiff::tz::TimeZone::UTC }
+        Zone {
+            name: "UTC".to_string(),
+            tz: jiff::tz::TimeZone::UTC,
+        }
     }
 }
 

@@ -63,8 +63,16 @@ pub struct PatternError {
 impl Pattern {
     /// An exact pattern: `*` is literal.
     pub fn exact(text: &str, case_insensitive: bool) -> Pattern {
-        let text = if case_insensitive { text.to_ascii_lowercase() } else { text.to_string() };
-        Pattern { text: text.into(), case_insensitive, glob: None }
+        let text = if case_insensitive {
+            text.to_ascii_lowercase()
+        } else {
+            text.to_string()
+        };
+        Pattern {
+            text: text.into(),
+            case_insensitive,
+            glob: None,
+        }
     }
 
     /// A pattern that is a glob when `text` contains `*`, exact otherwise.
@@ -73,9 +81,17 @@ impl Pattern {
             return Ok(Pattern::exact(text, case_insensitive));
         }
         check_double_star(text)?;
-        let text = if case_insensitive { text.to_ascii_lowercase() } else { text.to_string() };
+        let text = if case_insensitive {
+            text.to_ascii_lowercase()
+        } else {
+            text.to_string()
+        };
         let glob = compile(&text);
-        Ok(Pattern { text: text.into(), case_insensitive, glob: Some(glob) })
+        Ok(Pattern {
+            text: text.into(),
+            case_insensitive,
+            glob: Some(glob),
+        })
     }
 
     /// The pattern as written (lowercased when case-insensitive).
@@ -215,7 +231,11 @@ fn segment_matches(m: &Seg, s: &str, ci: bool) -> bool {
 }
 
 fn eq(a: &str, b: &str, ci: bool) -> bool {
-    if ci { a.eq_ignore_ascii_case(b) } else { a == b }
+    if ci {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a == b
+    }
 }
 
 /// `pieces` joined by `*` matches `s`: `s` starts with the first piece, ends with the last, and
@@ -257,7 +277,9 @@ fn find(hay: &str, needle: &str, ci: bool) -> Option<usize> {
     if n.is_empty() {
         return Some(0);
     }
-    h.windows(n.len()).position(|w| w.eq_ignore_ascii_case(n)).filter(|&i| hay.is_char_boundary(i))
+    h.windows(n.len())
+        .position(|w| w.eq_ignore_ascii_case(n))
+        .filter(|&i| hay.is_char_boundary(i))
 }
 
 /// Any of several patterns.

@@ -50,7 +50,12 @@ impl PolicySetBuilder {
         if diagnostics.iter().any(|d| d.severity() == Severity::Error) {
             return Err(Diagnostics(diagnostics));
         }
-        Ok(PolicySet { files: self.files.clone(), rules: validated.rules.into(), roles: validated.roles, warnings: diagnostics })
+        Ok(PolicySet {
+            files: self.files.clone(),
+            rules: validated.rules.into(),
+            roles: validated.roles,
+            warnings: diagnostics,
+        })
     }
 }
 
@@ -88,7 +93,12 @@ impl PolicySet {
                 }
                 Err(e) => {
                     let file = SourceFile::new(name.clone(), "");
-                    errors.push(Diagnostic::error("io", format!("cannot read `{name}`: {e}"), &file, crate::Span::default()));
+                    errors.push(Diagnostic::error(
+                        "io",
+                        format!("cannot read `{name}`: {e}"),
+                        &file,
+                        crate::Span::default(),
+                    ));
                 }
             }
         }

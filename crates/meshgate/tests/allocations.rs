@@ -31,15 +31,30 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn deciding_allocates_nothing() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/mesh/policy.mgp")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/mesh/policy.mgp"
+    ))
+    .unwrap();
     let set = PolicySet::parse(&text, "policy.mgp").unwrap();
     let engine = Engine::new(&set);
-    static LABELS: [(Cow<'static, str>, Cow<'static, str>); 1] = [(Cow::Borrowed("team"), Cow::Borrowed("sre"))];
+    static LABELS: [(Cow<'static, str>, Cow<'static, str>); 1] =
+        [(Cow::Borrowed("team"), Cow::Borrowed("sre"))];
     let requests = [
         Request {
-            source: Source { principal: Some(Cow::Borrowed("spiffe://cluster.local/ns/shop/sa/frontend")), ..Source::default() },
-            destination: Destination { service: Some(Cow::Borrowed("payments.prod.svc.cluster.local")), ..Destination::default() },
-            request: Http { method: Some(Cow::Borrowed("GET")), path: Some(Cow::Borrowed("/api/export/x?y=1")), ..Http::default() },
+            source: Source {
+                principal: Some(Cow::Borrowed("spiffe://cluster.local/ns/shop/sa/frontend")),
+                ..Source::default()
+            },
+            destination: Destination {
+                service: Some(Cow::Borrowed("payments.prod.svc.cluster.local")),
+                ..Destination::default()
+            },
+            request: Http {
+                method: Some(Cow::Borrowed("GET")),
+                path: Some(Cow::Borrowed("/api/export/x?y=1")),
+                ..Http::default()
+            },
             ..Request::default()
         },
         Request {
@@ -49,14 +64,28 @@ fn deciding_allocates_nothing() {
                 ip: Some("10.1.2.3".parse().unwrap()),
                 ..Source::default()
             },
-            destination: Destination { namespace: Some(Cow::Borrowed("prod")), ..Destination::default() },
-            request: Http { method: Some(Cow::Borrowed("POST")), path: Some(Cow::Borrowed("/api/admin/users")), ..Http::default() },
+            destination: Destination {
+                namespace: Some(Cow::Borrowed("prod")),
+                ..Destination::default()
+            },
+            request: Http {
+                method: Some(Cow::Borrowed("POST")),
+                path: Some(Cow::Borrowed("/api/admin/users")),
+                ..Http::default()
+            },
             time: Some("2026-03-30T09:00:00Z".parse().unwrap()),
             ..Request::default()
         },
         Request {
-            source: Source { namespace: Some(Cow::Borrowed("legacy")), ..Source::default() },
-            request: Http { method: Some(Cow::Borrowed("GET")), path: Some(Cow::Borrowed("/api/admin/x")), ..Http::default() },
+            source: Source {
+                namespace: Some(Cow::Borrowed("legacy")),
+                ..Source::default()
+            },
+            request: Http {
+                method: Some(Cow::Borrowed("GET")),
+                path: Some(Cow::Borrowed("/api/admin/x")),
+                ..Http::default()
+            },
             ..Request::default()
         },
     ];

@@ -21,20 +21,65 @@ const PRINCIPALS: &[&str] = &[
     "spiffe://td1/other",
     "plain-principal",
 ];
-const PRINCIPAL_PATTERNS: &[&str] =
-    &["spiffe://td1/ns/a/sa/x", "spiffe://td1/ns/b/sa/x", "spiffe://td1/ns/*/sa/x", "spiffe://td1/**", "spiffe://td2/ns/c/sa/z", "plain-*"];
+const PRINCIPAL_PATTERNS: &[&str] = &[
+    "spiffe://td1/ns/a/sa/x",
+    "spiffe://td1/ns/b/sa/x",
+    "spiffe://td1/ns/*/sa/x",
+    "spiffe://td1/**",
+    "spiffe://td2/ns/c/sa/z",
+    "plain-*",
+];
 const NAMESPACES: &[&str] = &["a", "b", "c", "prod", "*"];
 const SERVICES: &[&str] = &["s1.prod.svc", "s2.prod.svc", "*.prod.svc", "S1.PROD.svc"];
 const REQ_SERVICES: &[&str] = &["s1.prod.svc", "S1.prod.SVC", "s2.prod.svc", "s3.dev.svc"];
-const PATH_PATTERNS: &[&str] =
-    &["/api", "/api/v1", "/api/**", "/api/*/x", "/api/v1/*", "/**", "/*", "**/x", "/admin/**", "/admin", "/a/**/b", "/api/v*"];
+const PATH_PATTERNS: &[&str] = &[
+    "/api",
+    "/api/v1",
+    "/api/**",
+    "/api/*/x",
+    "/api/v1/*",
+    "/**",
+    "/*",
+    "**/x",
+    "/admin/**",
+    "/admin",
+    "/a/**/b",
+    "/api/v*",
+];
 const PATHS: &[&str] = &[
-    "/api", "/api/", "/api/v1", "/api/v1/x", "/api/v2/x", "/api/v1/x/y", "/admin", "/admin/", "/admin/x/y", "/", "/a/b",
-    "/a/q/r/b", "/x", "x", "/api/v1?q=1", "/apix",
+    "/api",
+    "/api/",
+    "/api/v1",
+    "/api/v1/x",
+    "/api/v2/x",
+    "/api/v1/x/y",
+    "/admin",
+    "/admin/",
+    "/admin/x/y",
+    "/",
+    "/a/b",
+    "/a/q/r/b",
+    "/x",
+    "x",
+    "/api/v1?q=1",
+    "/apix",
 ];
 const METHODS: &[&str] = &["GET", "POST", "HEAD"];
-const IPS: &[&str] = &["10.1.2.3", "10.2.0.1", "192.168.1.1", "172.16.0.1", "::1", "fc00::5"];
-const CIDRS: &[&str] = &["10.0.0.0/8", "10.1.0.0/16", "192.168.1.1", "fc00::/7", "::1"];
+const IPS: &[&str] = &[
+    "10.1.2.3",
+    "10.2.0.1",
+    "192.168.1.1",
+    "172.16.0.1",
+    "::1",
+    "fc00::5",
+];
+const CIDRS: &[&str] = &[
+    "10.0.0.0/8",
+    "10.1.0.0/16",
+    "192.168.1.1",
+    "fc00::/7",
+    "::1",
+];
 const TIMES: &[&str] = &[
     "2026-03-29T00:30:00Z",
     "2026-03-29T01:30:00Z",
@@ -47,8 +92,21 @@ const TIMES: &[&str] = &[
 const ZONES: &[&str] = &["Europe/Berlin", "UTC", "America/New_York", "Asia/Kolkata"];
 
 fn lit_list(items: &[&str], quote: bool) -> String {
-    let q = |s: &str| if quote { format!("{s:?}") } else { s.to_string() };
-    if items.len() == 1 { q(items[0]) } else { format!("[{}]", items.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")) }
+    let q = |s: &str| {
+        if quote {
+            format!("{s:?}")
+        } else {
+            s.to_string()
+        }
+    };
+    if items.len() == 1 {
+        q(items[0])
+    } else {
+        format!(
+            "[{}]",
+            items.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+        )
+    }
 }
 
 fn strs(pool: &'static [&'static str], max: usize) -> impl Strategy<Value = Vec<&'static str>> {
@@ -89,24 +147,94 @@ fn clause(m: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
 
 fn atom() -> impl Strategy<Value = String> {
     prop_oneof![
-        (select(&["in 8..17", "in 22..5", "== 1", ">= 12", "< 3"][..])).prop_map(|o| format!("time.hour {o}")),
-        select(&["in mon..fri", "in sat..sun", "== sun", "in [fri, sat]", "in fri..mon"][..]).prop_map(|o| format!("time.weekday {o}")),
-        select(&["== 2026-03-29", "in 2026-10-24..2026-10-25", "> 2026-06-01", "<= 2026-03-28"][..]).prop_map(|o| format!("time.date {o}")),
-        select(&["< 2026-06-01T00:00:00Z", ">= 2026-10-25T01:00:00Z", "== 2026-03-29T01:30:00Z"][..]).prop_map(|o| format!("time {o}")),
+        (select(&["in 8..17", "in 22..5", "== 1", ">= 12", "< 3"][..]))
+            .prop_map(|o| format!("time.hour {o}")),
+        select(
+            &[
+                "in mon..fri",
+                "in sat..sun",
+                "== sun",
+                "in [fri, sat]",
+                "in fri..mon"
+            ][..]
+        )
+        .prop_map(|o| format!("time.weekday {o}")),
+        select(
+            &[
+                "== 2026-03-29",
+                "in 2026-10-24..2026-10-25",
+                "> 2026-06-01",
+                "<= 2026-03-28"
+            ][..]
+        )
+        .prop_map(|o| format!("time.date {o}")),
+        select(
+            &[
+                "< 2026-06-01T00:00:00Z",
+                ">= 2026-10-25T01:00:00Z",
+                "== 2026-03-29T01:30:00Z"
+            ][..]
+        )
+        .prop_map(|o| format!("time {o}")),
         select(&["== 0", "in 0..29", "> 45"][..]).prop_map(|o| format!("time.minute {o}")),
         strs(CIDRS, 2).prop_map(|v| format!("source.ip in {}", lit_list(&v, false))),
-        select(&["== \"admins\"", "contains \"dev\"", "in [\"dev\", \"ops\"]", "matches \"adm*\"", "!= \"admins\""][..])
-            .prop_map(|o| format!("request.auth.claims[\"groups\"] {o}")),
-        select(&["== \"1\"", "== \"true\"", "contains \"x\""][..]).prop_map(|o| format!("request.auth.claims[\"org\"][\"id\"] {o}")),
-        select(&["contains \"svc-a\"", "== \"svc-b\""][..]).prop_map(|o| format!("request.auth.audiences {o}")),
-        select(&["== \"gold\"", "in [\"gold\", \"silver\"]", "< 5", "in 1..3", "== true", "matches \"g*\"", "contains \"a\""][..])
-            .prop_map(|o| format!("context.tier {o}")),
-        select(&["== \"1\"", "!= \"1\"", "matches \"a*\""][..]).prop_map(|o| format!("request.headers[\"X-Flag\"] {o}")),
-        select(&["source.namespace == destination.namespace", "source.namespace != destination.namespace"][..]).prop_map(str::to_string),
-        select(&["has source.principal", "has request.auth.principal", "has context.tier", "has time", "has source.labels[\"app\"]"][..])
-            .prop_map(str::to_string),
-        select(&["request.method in [\"GET\", \"HEAD\"]", "request.path matches \"/api/**\"", "request.host == \"api.example.com\"", "destination.port in [80, 8000..8999]", "connection.sni == \"sni.example\"", "true", "false"][..])
-            .prop_map(str::to_string),
+        select(
+            &[
+                "== \"admins\"",
+                "contains \"dev\"",
+                "in [\"dev\", \"ops\"]",
+                "matches \"adm*\"",
+                "!= \"admins\""
+            ][..]
+        )
+        .prop_map(|o| format!("request.auth.claims[\"groups\"] {o}")),
+        select(&["== \"1\"", "== \"true\"", "contains \"x\""][..])
+            .prop_map(|o| format!("request.auth.claims[\"org\"][\"id\"] {o}")),
+        select(&["contains \"svc-a\"", "== \"svc-b\""][..])
+            .prop_map(|o| format!("request.auth.audiences {o}")),
+        select(
+            &[
+                "== \"gold\"",
+                "in [\"gold\", \"silver\"]",
+                "< 5",
+                "in 1..3",
+                "== true",
+                "matches \"g*\"",
+                "contains \"a\""
+            ][..]
+        )
+        .prop_map(|o| format!("context.tier {o}")),
+        select(&["== \"1\"", "!= \"1\"", "matches \"a*\""][..])
+            .prop_map(|o| format!("request.headers[\"X-Flag\"] {o}")),
+        select(
+            &[
+                "source.namespace == destination.namespace",
+                "source.namespace != destination.namespace"
+            ][..]
+        )
+        .prop_map(str::to_string),
+        select(
+            &[
+                "has source.principal",
+                "has request.auth.principal",
+                "has context.tier",
+                "has time",
+                "has source.labels[\"app\"]"
+            ][..]
+        )
+        .prop_map(str::to_string),
+        select(
+            &[
+                "request.method in [\"GET\", \"HEAD\"]",
+                "request.path matches \"/api/**\"",
+                "request.host == \"api.example.com\"",
+                "destination.port in [80, 8000..8999]",
+                "connection.sni == \"sni.example\"",
+                "true",
+                "false"
+            ][..]
+        )
+        .prop_map(str::to_string),
     ]
 }
 
@@ -139,31 +267,46 @@ fn rule(i: usize) -> impl Strategy<Value = String> {
         proptest::option::weighted(0.3, select(ZONES)),
     )
         .prop_map(move |(effect, dry, from, to, grants, when, unless, zone)| {
-            let effect = if effect != "allow" && !grants.is_empty() { "allow" } else { effect };
+            let effect = if effect != "allow" && !grants.is_empty() {
+                "allow"
+            } else {
+                effect
+            };
             let mut body = String::new();
-            from.iter().for_each(|c| body.push_str(&format!("  from {c}\n")));
-            to.iter().for_each(|c| body.push_str(&format!("  to {c}\n")));
+            from.iter()
+                .for_each(|c| body.push_str(&format!("  from {c}\n")));
+            to.iter()
+                .for_each(|c| body.push_str(&format!("  to {c}\n")));
             if !grants.is_empty() {
                 body.push_str(&format!("  grant {}\n", grants.join(", ")));
             }
-            when.iter().for_each(|e| body.push_str(&format!("  when {e}\n")));
+            when.iter()
+                .for_each(|e| body.push_str(&format!("  when {e}\n")));
             if let Some(u) = unless {
                 body.push_str(&format!("  unless {u}\n"));
             }
             if let Some(z) = zone {
                 body.push_str(&format!("  timezone {z:?}\n"));
             }
-            format!("{}{effect} \"rule-{i}\" {{\n{body}}}\n", if dry { "dry_run " } else { "" })
+            format!(
+                "{}{effect} \"rule-{i}\" {{\n{body}}}\n",
+                if dry { "dry_run " } else { "" }
+            )
         })
 }
 
 fn policy() -> impl Strategy<Value = String> {
     (1usize..=12).prop_flat_map(|n| {
-        (0..n).map(rule).collect::<Vec<_>>().prop_map(|rules| format!("{ROLES}\n{}", rules.join("\n")))
+        (0..n)
+            .map(rule)
+            .collect::<Vec<_>>()
+            .prop_map(|rules| format!("{ROLES}\n{}", rules.join("\n")))
     })
 }
 
-fn opt<T: std::fmt::Debug + Clone + 'static>(s: impl Strategy<Value = T> + 'static) -> BoxedStrategy<Option<T>> {
+fn opt<T: std::fmt::Debug + Clone + 'static>(
+    s: impl Strategy<Value = T> + 'static,
+) -> BoxedStrategy<Option<T>> {
     proptest::option::weighted(0.75, s).boxed()
 }
 
@@ -175,16 +318,35 @@ fn request() -> impl Strategy<Value = String> {
         opt(select(&["web", "sre", "wx"][..])),
         opt(select(IPS)),
     );
-    let dest = (opt(select(REQ_SERVICES)), opt(select(&["a", "b", "prod"][..])), opt(select(&[80u16, 443, 8080, 9000][..])));
+    let dest = (
+        opt(select(REQ_SERVICES)),
+        opt(select(&["a", "b", "prod"][..])),
+        opt(select(&[80u16, 443, 8080, 9000][..])),
+    );
     let http = (
         opt(select(METHODS)),
         opt(select(PATHS)),
-        opt(select(&["api.example.com", "API.EXAMPLE.COM:8443", "www.example.com", "other.org"][..])),
+        opt(select(
+            &[
+                "api.example.com",
+                "API.EXAMPLE.COM:8443",
+                "www.example.com",
+                "other.org",
+            ][..],
+        )),
         opt(select(&["1", "0", "abc"][..])),
     );
     let auth = (
         opt(select(&["iss/alice", "iss/bob", "other"][..])),
-        opt(select(&[r#""admins""#, r#"["dev", "ops"]"#, r#"["admins", 3]"#, "true", "[]"][..])),
+        opt(select(
+            &[
+                r#""admins""#,
+                r#"["dev", "ops"]"#,
+                r#"["admins", 3]"#,
+                "true",
+                "[]",
+            ][..],
+        )),
         opt(select(&[r#"{"id": 1}"#, r#"{"id": "x"}"#, r#""flat""#][..])),
         opt(select(&[r#"["svc-a"]"#, r#"["svc-b", "svc-c"]"#][..])),
     );
@@ -196,7 +358,9 @@ fn request() -> impl Strategy<Value = String> {
     );
     (source, dest, http, auth, rest).prop_map(|(s, d, h, a, r)| {
         let mut src = serde_json::Map::new();
-        let mut set = |m: &mut serde_json::Map<String, serde_json::Value>, k: &str, v: Option<serde_json::Value>| {
+        let set = |m: &mut serde_json::Map<String, serde_json::Value>,
+                   k: &str,
+                   v: Option<serde_json::Value>| {
             if let Some(v) = v {
                 m.insert(k.to_string(), v);
             }
@@ -214,7 +378,10 @@ fn request() -> impl Strategy<Value = String> {
         set(&mut dst, "namespace", s_(d.1));
         set(&mut dst, "port", d.2.map(|p| serde_json::json!(p)));
         if let Some(tier) = r.2 {
-            dst.insert("labels".into(), serde_json::json!({ "tier": tier, "app": tier }));
+            dst.insert(
+                "labels".into(),
+                serde_json::json!({ "tier": tier, "app": tier }),
+            );
         }
         let mut http = serde_json::Map::new();
         set(&mut http, "method", s_(h.0));
@@ -251,7 +418,10 @@ fn request() -> impl Strategy<Value = String> {
 }
 
 fn cases() -> u32 {
-    std::env::var("MESHGATE_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000)
+    std::env::var("MESHGATE_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
 }
 
 proptest! {
@@ -281,7 +451,9 @@ fn indexed_paths_and_principals_agree_exhaustively() {
     for (i, p) in PATH_PATTERNS.iter().enumerate() {
         for (j, pr) in PRINCIPAL_PATTERNS.iter().enumerate() {
             let effect = if (i + j) % 7 == 0 { "deny" } else { "allow" };
-            text.push_str(&format!("{effect} \"p{i}-{j}\" {{ from principal {pr:?} to path {p:?} }}\n"));
+            text.push_str(&format!(
+                "{effect} \"p{i}-{j}\" {{ from principal {pr:?} to path {p:?} }}\n"
+            ));
         }
     }
     let set = PolicySet::parse(&text, "grid.mgp").unwrap();
@@ -291,7 +463,11 @@ fn indexed_paths_and_principals_agree_exhaustively() {
             for method in METHODS {
                 let json = serde_json::json!({"source": {"principal": principal}, "request": {"method": method, "path": path}}).to_string();
                 let req = Request::from_json(&json).unwrap();
-                assert_eq!(engine.decide(&req), set.decide_reference(&req), "request {json}");
+                assert_eq!(
+                    engine.decide(&req),
+                    set.decide_reference(&req),
+                    "request {json}"
+                );
             }
         }
     }

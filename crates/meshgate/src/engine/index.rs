@@ -18,8 +18,13 @@ use crate::eval::Env;
 use crate::model::{Clause, Pred, Rule};
 
 /// Attributes that can key a rule through its `from` clauses.
-const FROM_DIMS: [Attr; 5] =
-    [Attr::SourcePrincipal, Attr::SourceServiceAccount, Attr::SourceNamespace, Attr::AuthPrincipal, Attr::SourceTrustDomain];
+const FROM_DIMS: [Attr; 5] = [
+    Attr::SourcePrincipal,
+    Attr::SourceServiceAccount,
+    Attr::SourceNamespace,
+    Attr::AuthPrincipal,
+    Attr::SourceTrustDomain,
+];
 /// Attributes that can key a rule through its `to` clauses.
 const TO_DIMS: [Attr; 3] = [Attr::DestService, Attr::Host, Attr::DestNamespace];
 
@@ -56,8 +61,10 @@ pub struct IndexStats {
 impl Index {
     /// Indexes the rules of `all` whose positions are `members`.
     pub fn build(all: &[Rule], members: &[u32]) -> Index {
-        let options: Vec<Vec<Option_>> =
-            members.iter().map(|&id| all.get(id as usize).map(options).unwrap_or_default()).collect();
+        let options: Vec<Vec<Option_>> = members
+            .iter()
+            .map(|&id| all.get(id as usize).map(options).unwrap_or_default())
+            .collect();
         // Cost of a key: how many rules offer it. A rule picks the option whose keys are
         // shared by the fewest rules, which keeps posting lists short.
         let mut str_counts: HashMap<(usize, &str), u32> = HashMap::new();
@@ -65,18 +72,28 @@ impl Index {
         for opts in &options {
             for o in opts {
                 match o {
-                    Option_::Str(d, keys) => keys.iter().for_each(|k| *str_counts.entry((*d, k)).or_default() += 1),
-                    Option_::Path(keys) => keys.iter().for_each(|k| *path_counts.entry(k).or_default() += 1),
+                    Option_::Str(d, keys) => keys
+                        .iter()
+                        .for_each(|k| *str_counts.entry((*d, k)).or_default() += 1),
+                    Option_::Path(keys) => keys
+                        .iter()
+                        .for_each(|k| *path_counts.entry(k).or_default() += 1),
                 }
             }
         }
         let cost = |o: &Option_| -> u64 {
             match o {
-                Option_::Str(d, keys) => keys.iter().map(|k| u64::from(str_counts.get(&(*d, k.as_ref())).copied().unwrap_or(1))).sum(),
+                Option_::Str(d, keys) => keys
+                    .iter()
+                    .map(|k| u64::from(str_counts.get(&(*d, k.as_ref())).copied().unwrap_or(1)))
+                    .sum(),
                 Option_::Path(keys) => keys
                     .iter()
                     // A key with few segments is reached by many paths: weigh it up.
-                    .map(|k| u64::from(path_counts.get(k).copied().unwrap_or(1)) + if k.segments.len() < 2 { 1_000 } else { 0 })
+                    .map(|k| {
+                        u64::from(path_counts.get(k).copied().unwrap_or(1))
+                            + if k.segments.len() < 2 { 1_000 } else { 0 }
+                    })
                     .sum(),
             }
         };
@@ -107,7 +124,11 @@ impl Index {
                 (attr, StrMap::new(m, fold))
             })
             .collect();
-        Index { strs, paths, residual: residual.into_boxed_slice() }
+        Index {
+            strs,
+            paths,
+            residual: residual.into_boxed_slice(),
+        }
     }
 
     /// Calls `f` with the id of every rule that may match the request, each exactly once, in no
@@ -120,7 +141,8 @@ impl Index {
         }
         if !self.paths.is_empty() {
             if let Some(path) = env.request().path() {
-                self.paths.walk(path, |ids| ids.iter().for_each(|&id| f(id)));
+                self.paths
+                    .walk(path, |ids| ids.iter().for_each(|&id| f(id)));
             }
         }
         self.residual.iter().for_each(|&id| f(id));
@@ -133,7 +155,11 @@ impl Index {
         for (_, m) in &self.strs {
             by_attribute += m.len();
         }
-        IndexStats { by_attribute, by_path: usize::from(!self.paths.is_empty()), residual: self.residual.len() }
+        IndexStats {
+            by_attribute,
+            by_path: usize::from(!self.paths.is_empty()),
+            residual: self.residual.len(),
+        }
     }
 }
 
@@ -141,7 +167,11 @@ impl Index {
 fn options(rule: &Rule) -> Vec<Option_> {
     let mut out = Vec::new();
     for (d, attr) in dims() {
-        let clauses = if FROM_DIMS.contains(&attr) { &rule.from } else { &rule.to };
+        let clauses = if FROM_DIMS.contains(&attr) {
+            &rule.from
+        } else {
+            &rule.to
+        };
         if let Some(keys) = exact_keys(clauses, &attr) {
             out.push(Option_::Str(d, keys));
         }
@@ -150,13 +180,28 @@ fn options(rule: &Rule) -> Vec<Option_> {
     if !rule.grants.is_empty() {
         let host_keys: Option<Vec<Box<str>>> = rule
             .permissions()
-            .map(|p| p.hosts.as_ref().filter(|h| h.0.iter().all(|p| !p.is_glob())).map(|h| h.0.iter().map(|p| Box::from(p.as_str())).collect::<Vec<_>>()))
+            .map(|p| {
+                p.hosts
+                    .as_ref()
+                    .filter(|h| h.0.iter().all(|p| !p.is_glob()))
+                    .map(|h| {
+                        h.0.iter()
+                            .map(|p| Box::from(p.as_str()))
+                            .collect::<Vec<_>>()
+                    })
+            })
             .collect::<Option<Vec<_>>>()
             .map(|v| v.into_iter().flatten().collect());
-        if let (Some(keys), Some(d)) = (host_keys, dims().find(|(_, a)| *a == Attr::Host).map(|(d, _)| d)) {
+        if let (Some(keys), Some(d)) = (
+            host_keys,
+            dims().find(|(_, a)| *a == Attr::Host).map(|(d, _)| d),
+        ) {
             out.push(Option_::Str(d, dedup(keys)));
         }
-        let keys: Vec<PathKey> = rule.permissions().flat_map(|p| p.paths.0.iter().map(PathKey::of)).collect();
+        let keys: Vec<PathKey> = rule
+            .permissions()
+            .flat_map(|p| p.paths.0.iter().map(PathKey::of))
+            .collect();
         out.push(Option_::Path(keys));
     }
     if !rule.to.is_empty() {
@@ -164,10 +209,14 @@ fn options(rule: &Rule) -> Vec<Option_> {
             .to
             .iter()
             .map(|c| {
-                c.tests.iter().find_map(|t| match (&t.attr, &t.pred, t.negated) {
-                    (Attr::Path, Pred::Str(set), false) => Some(set.0.iter().map(PathKey::of).collect::<Vec<_>>()),
-                    _ => None,
-                })
+                c.tests
+                    .iter()
+                    .find_map(|t| match (&t.attr, &t.pred, t.negated) {
+                        (Attr::Path, Pred::Str(set), false) => {
+                            Some(set.0.iter().map(PathKey::of).collect::<Vec<_>>())
+                        }
+                        _ => None,
+                    })
             })
             .collect::<Option<Vec<_>>>()
             .map(|v| v.into_iter().flatten().collect());
@@ -190,7 +239,11 @@ fn exact_keys(clauses: &[Clause], attr: &Attr) -> Option<Vec<Box<str>>> {
             .tests
             .iter()
             .filter_map(|t| match (&t.pred, t.negated) {
-                (Pred::Str(set), false) if t.attr == *attr && set.0.iter().all(|p| !p.is_glob()) => Some(set),
+                (Pred::Str(set), false)
+                    if t.attr == *attr && set.0.iter().all(|p| !p.is_glob()) =>
+                {
+                    Some(set)
+                }
                 _ => None,
             })
             .min_by_key(|set| set.0.len())?;

@@ -17,11 +17,11 @@ use smallvec::SmallVec;
 
 pub use index::IndexStats;
 
+use crate::PolicySet;
 use crate::decision::{Decision, DryRun, EvalError};
 use crate::eval::{self, Env};
 use crate::model::{Effect, Rule};
 use crate::request::Request;
-use crate::PolicySet;
 
 /// An immutable decision engine compiled from a [`PolicySet`]. `Send + Sync` and cheap to
 /// clone: share one across threads.
@@ -39,7 +39,9 @@ struct Compiled {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("rules", &self.inner.rules.len()).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("rules", &self.inner.rules.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,7 +53,12 @@ impl Engine {
     pub fn new(set: &PolicySet) -> Engine {
         let rules = set.shared_rules();
         let group = |pick: fn(&Rule) -> bool| -> Vec<u32> {
-            rules.iter().enumerate().filter(|(_, r)| pick(r)).map(|(i, _)| i as u32).collect()
+            rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| pick(r))
+                .map(|(i, _)| i as u32)
+                .collect()
         };
         let deny = group(|r| !r.dry_run && r.effect == Effect::Deny);
         let allow = group(|r| !r.dry_run && r.effect == Effect::Allow);
@@ -62,7 +69,9 @@ impl Engine {
             observe: index::Index::build(&rules, &observe),
             rules,
         };
-        Engine { inner: Arc::new(compiled) }
+        Engine {
+            inner: Arc::new(compiled),
+        }
     }
 
     /// The rules, in set order.
@@ -72,7 +81,11 @@ impl Engine {
 
     /// How the deny, allow and observe groups were indexed.
     pub fn index_stats(&self) -> [IndexStats; 3] {
-        [self.inner.deny.stats(), self.inner.allow.stats(), self.inner.observe.stats()]
+        [
+            self.inner.deny.stats(),
+            self.inner.allow.stats(),
+            self.inner.observe.stats(),
+        ]
     }
 
     /// Decides a request. Returns exactly what [`PolicySet::decide_reference`] returns.
@@ -100,7 +113,10 @@ impl Engine {
             if let Some(r) = rule(id) {
                 match outcome {
                     None => d.reasons.push(r.id.as_str()),
-                    Some(message) => d.errors.push(EvalError { rule: &r.id, message }),
+                    Some(message) => d.errors.push(EvalError {
+                        rule: &r.id,
+                        message,
+                    }),
                 }
             }
         } else {
@@ -118,7 +134,11 @@ impl Engine {
             });
             if errors.is_empty() {
                 hits.sort_unstable();
-                d.reasons.extend(hits.iter().filter_map(|&id| rule(id)).map(|r| r.id.as_str()));
+                d.reasons.extend(
+                    hits.iter()
+                        .filter_map(|&id| rule(id))
+                        .map(|r| r.id.as_str()),
+                );
                 d.allowed = !d.reasons.is_empty();
             } else {
                 errors.sort_unstable_by_key(|(id, _)| *id);
@@ -141,7 +161,10 @@ impl Engine {
         hits.sort_unstable();
         for r in hits.iter().filter_map(|&id| rule(id)) {
             if r.dry_run {
-                d.dry_run.push(DryRun { rule: &r.id, effect: r.effect });
+                d.dry_run.push(DryRun {
+                    rule: &r.id,
+                    effect: r.effect,
+                });
             } else {
                 d.audits.push(r.id.as_str());
             }
@@ -152,10 +175,17 @@ impl Engine {
     }
 }
 
-fn push_errors<'e>(d: &mut Decision<'e>, errors: Vec<(u32, String)>, rule: &impl Fn(u32) -> Option<&'e Rule>) {
+fn push_errors<'e>(
+    d: &mut Decision<'e>,
+    errors: Vec<(u32, String)>,
+    rule: &impl Fn(u32) -> Option<&'e Rule>,
+) {
     for (id, message) in errors {
         if let Some(r) = rule(id) {
-            d.errors.push(EvalError { rule: &r.id, message });
+            d.errors.push(EvalError {
+                rule: &r.id,
+                message,
+            });
         }
     }
 }

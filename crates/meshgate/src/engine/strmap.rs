@@ -50,7 +50,11 @@ impl Hash for Probe<'_> {
 
 impl Equivalent<Key> for Probe<'_> {
     fn equivalent(&self, key: &Key) -> bool {
-        if self.fold { key.0.eq_ignore_ascii_case(self.text) } else { *key.0 == *self.text }
+        if self.fold {
+            key.0.eq_ignore_ascii_case(self.text)
+        } else {
+            *key.0 == *self.text
+        }
     }
 }
 
@@ -63,13 +67,21 @@ pub struct StrMap {
 impl StrMap {
     /// Builds a map; with `fold`, keys must already be lowercase.
     pub fn new(entries: HashMap<Box<str>, Vec<u32>>, fold: bool) -> Self {
-        let map = entries.into_iter().map(|(k, v)| (Key(k), v.into_boxed_slice())).collect();
+        let map = entries
+            .into_iter()
+            .map(|(k, v)| (Key(k), v.into_boxed_slice()))
+            .collect();
         StrMap { map, fold }
     }
 
     /// The rules posted under `key`.
     pub fn get(&self, key: &str) -> &[u32] {
-        self.map.get(&Probe { text: key, fold: self.fold }).map_or(&[], |v| v)
+        self.map
+            .get(&Probe {
+                text: key,
+                fold: self.fold,
+            })
+            .map_or(&[], |v| v)
     }
 
     /// Number of keys.

@@ -32,7 +32,10 @@ pub struct PathKey {
 impl PathKey {
     /// The key of a pattern.
     pub fn of(p: &crate::pattern::Pattern) -> PathKey {
-        PathKey { segments: p.literal_prefix().map(Box::from).collect(), prefix: p.is_glob() }
+        PathKey {
+            segments: p.literal_prefix().map(Box::from).collect(),
+            prefix: p.is_glob(),
+        }
     }
 
     /// Whether every path this key admits is also admitted by `other` (so posting the rule
@@ -40,13 +43,19 @@ impl PathKey {
     fn within(&self, other: &PathKey) -> bool {
         other.prefix
             && other.segments.len() <= self.segments.len()
-            && other.segments.iter().zip(&self.segments).all(|(a, b)| a == b)
+            && other
+                .segments
+                .iter()
+                .zip(&self.segments)
+                .all(|(a, b)| a == b)
     }
 }
 
 impl Default for PathTrie {
     fn default() -> Self {
-        PathTrie { nodes: vec![Node::default()] }
+        PathTrie {
+            nodes: vec![Node::default()],
+        }
     }
 }
 
@@ -55,9 +64,10 @@ impl PathTrie {
     /// walk finds each rule at most once.
     pub fn insert(&mut self, rule: u32, keys: &[PathKey]) {
         for (i, key) in keys.iter().enumerate() {
-            let covered = keys.iter().enumerate().any(|(j, other)| {
-                j != i && key.within(other) && !(other.within(key) && j > i)
-            });
+            let covered = keys
+                .iter()
+                .enumerate()
+                .any(|(j, other)| j != i && key.within(other) && !(other.within(key) && j > i));
             if covered || keys.iter().take(i).any(|k| k == key) {
                 continue;
             }
@@ -74,14 +84,20 @@ impl PathTrie {
                 node = child as usize;
             }
             if let Some(n) = self.nodes.get_mut(node) {
-                if key.prefix { n.prefix.push(rule) } else { n.exact.push(rule) }
+                if key.prefix {
+                    n.prefix.push(rule)
+                } else {
+                    n.exact.push(rule)
+                }
             }
         }
     }
 
     /// Calls `f` with every posting list that `path` reaches.
     pub fn walk(&self, path: &str, mut f: impl FnMut(&[u32])) {
-        let Some(mut node) = self.nodes.first() else { return };
+        let Some(mut node) = self.nodes.first() else {
+            return;
+        };
         let mut segments = path.split('/');
         loop {
             if !node.prefix.is_empty() {
@@ -93,7 +109,11 @@ impl PathTrie {
                 }
                 return;
             };
-            match node.children.get(seg).and_then(|&c| self.nodes.get(c as usize)) {
+            match node
+                .children
+                .get(seg)
+                .and_then(|&c| self.nodes.get(c as usize))
+            {
                 Some(child) => node = child,
                 None => return,
             }
@@ -102,6 +122,10 @@ impl PathTrie {
 
     /// Whether nothing is posted.
     pub fn is_empty(&self) -> bool {
-        self.nodes.len() == 1 && self.nodes.first().is_none_or(|n| n.prefix.is_empty() && n.exact.is_empty())
+        self.nodes.len() == 1
+            && self
+                .nodes
+                .first()
+                .is_none_or(|n| n.prefix.is_empty() && n.exact.is_empty())
     }
 }

@@ -19,7 +19,10 @@ pub struct Env<'r, 'a> {
 impl<'r, 'a> Env<'r, 'a> {
     /// Prepares `req`.
     pub fn new(req: &'r Request<'a>) -> Self {
-        Env { req, spiffe: req.spiffe() }
+        Env {
+            req,
+            spiffe: req.spiffe(),
+        }
     }
 
     /// The request.
@@ -32,11 +35,21 @@ impl<'r, 'a> Env<'r, 'a> {
         let r = self.req;
         match attr {
             Attr::SourcePrincipal => r.source.principal.as_deref(),
-            Attr::SourceNamespace => r.source.namespace.as_deref().or(self.spiffe.and_then(|s| s.namespace)),
-            Attr::SourceServiceAccount => {
-                r.source.service_account.as_deref().or(self.spiffe.and_then(|s| s.service_account))
-            }
-            Attr::SourceTrustDomain => r.source.trust_domain.as_deref().or(self.spiffe.map(|s| s.trust_domain)),
+            Attr::SourceNamespace => r
+                .source
+                .namespace
+                .as_deref()
+                .or(self.spiffe.and_then(|s| s.namespace)),
+            Attr::SourceServiceAccount => r
+                .source
+                .service_account
+                .as_deref()
+                .or(self.spiffe.and_then(|s| s.service_account)),
+            Attr::SourceTrustDomain => r
+                .source
+                .trust_domain
+                .as_deref()
+                .or(self.spiffe.map(|s| s.trust_domain)),
             Attr::SourceLabel(k) => r.source.labels.get(k).map(|v| &**v),
             Attr::DestService => r.destination.service.as_deref(),
             Attr::DestNamespace => r.destination.namespace.as_deref(),
@@ -82,30 +95,50 @@ pub fn has(attr: &Attr, env: &Env<'_, '_>) -> bool {
         Attr::DestPort => r.destination.port.is_some(),
         Attr::AuthAudiences => r.request.auth.audiences.is_some(),
         Attr::AuthClaim(keys) => env.claim(keys).is_some(),
-        Attr::Time | Attr::TimeHour | Attr::TimeMinute | Attr::TimeWeekday | Attr::TimeDate => r.time.is_some(),
+        Attr::Time | Attr::TimeHour | Attr::TimeMinute | Attr::TimeWeekday | Attr::TimeDate => {
+            r.time.is_some()
+        }
         Attr::Context(k) => r.context.get(k).is_some(),
         _ => env.str_attr(attr).is_some(),
     }
 }
 
 /// Applies `pred` to `attr`'s value; unknown when the attribute is absent.
-pub fn eval_pred(attr: &Attr, pred: &Pred, env: &Env<'_, '_>, zone: &Zone) -> Result<Truth, String> {
+pub fn eval_pred(
+    attr: &Attr,
+    pred: &Pred,
+    env: &Env<'_, '_>,
+    zone: &Zone,
+) -> Result<Truth, String> {
     let r = env.req;
     let known = |b: Option<bool>| Ok(b.map_or(Truth::Unknown, Truth::from_bool));
     match pred {
         Pred::Str(set) => match attr {
-            Attr::AuthAudiences => known(r.request.auth.audiences.as_deref().map(|auds| auds.iter().any(|a| set.matches(a)))),
+            Attr::AuthAudiences => known(
+                r.request
+                    .auth
+                    .audiences
+                    .as_deref()
+                    .map(|auds| auds.iter().any(|a| set.matches(a))),
+            ),
             Attr::AuthClaim(keys) => known(env.claim(keys).map(|v| any_str(v, |s| set.matches(s)))),
             _ => known(env.str_attr(attr).map(|s| set.matches(s))),
         },
         Pred::AttrEq(other) => {
             let ci = attr.case_insensitive() || other.case_insensitive();
             known(match (env.str_attr(attr), env.str_attr(other)) {
-                (Some(a), Some(b)) => Some(if ci { a.eq_ignore_ascii_case(b) } else { a == b }),
+                (Some(a), Some(b)) => Some(if ci {
+                    a.eq_ignore_ascii_case(b)
+                } else {
+                    a == b
+                }),
                 _ => None,
             })
         }
-        Pred::Ip(nets) => known(env.ip_attr(attr).map(|ip| nets.iter().any(|n| n.contains(&ip)))),
+        Pred::Ip(nets) => known(
+            env.ip_attr(attr)
+                .map(|ip| nets.iter().any(|n| n.contains(&ip))),
+        ),
         Pred::Int(ranges) => {
             let value = match attr {
                 Attr::DestPort => r.destination.port.map(i64::from),
@@ -115,7 +148,10 @@ pub fn eval_pred(attr: &Attr, pred: &Pred, env: &Env<'_, '_>, zone: &Zone) -> Re
             };
             known(value.map(|v| ranges.iter().any(|&(lo, hi)| lo <= v && v <= hi)))
         }
-        Pred::Weekday(mask) => known(r.time.map(|t| mask & weekday_bit(zone.tz.to_datetime(t).weekday()) != 0)),
+        Pred::Weekday(mask) => known(
+            r.time
+                .map(|t| mask & weekday_bit(zone.tz.to_datetime(t).weekday()) != 0),
+        ),
         Pred::Date(lo, hi) => known(r.time.map(|t| {
             let d = zone.tz.to_datetime(t).date();
             *lo <= d && d <= *hi
@@ -167,7 +203,10 @@ struct StackStr {
 
 impl StackStr {
     fn as_str(&self) -> &str {
-        self.buf.get(..self.len).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
+        self.buf
+            .get(..self.len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
     }
 }
 
@@ -199,7 +238,12 @@ fn scalar_kind(s: &Scalar) -> &'static str {
 }
 
 fn dyn_pred(p: &DynPred, v: &Value<'_>, attr: &Attr) -> Result<bool, String> {
-    let mismatch = |wanted: &str| format!("`{attr}` is {} but the rule compares it with {wanted}", v.kind());
+    let mismatch = |wanted: &str| {
+        format!(
+            "`{attr}` is {} but the rule compares it with {wanted}",
+            v.kind()
+        )
+    };
     match p {
         DynPred::OneOf(options) => {
             let mut comparable = false;

@@ -9,7 +9,7 @@ mod attrs;
 pub mod reference;
 mod truth;
 
-pub use attrs::{weekday_bit, Env};
+pub use attrs::{Env, weekday_bit};
 pub use truth::Truth;
 
 use crate::model::{Clause, Cond, Permission, Rule, Test};
@@ -20,7 +20,7 @@ pub type EvalResult<T> = Result<T, String>;
 /// Evaluates one test.
 pub fn test(t: &Test, env: &Env<'_, '_>, rule: &Rule) -> EvalResult<Truth> {
     let truth = attrs::eval_pred(&t.attr, &t.pred, env, &rule.zone)?;
-    Ok(if t.negated { truth.not() } else { truth })
+    Ok(if t.negated { truth.negate() } else { truth })
 }
 
 /// Evaluates a condition.
@@ -29,7 +29,7 @@ pub fn cond(c: &Cond, env: &Env<'_, '_>, rule: &Rule) -> EvalResult<Truth> {
         Cond::Const(b) => Truth::from_bool(*b),
         Cond::Has(attr) => Truth::from_bool(attrs::has(attr, env)),
         Cond::Test(t) => test(t, env, rule)?,
-        Cond::Not(inner) => cond(inner, env, rule)?.not(),
+        Cond::Not(inner) => cond(inner, env, rule)?.negate(),
         Cond::And(items) => {
             let mut acc = Truth::True;
             for item in items {
@@ -57,7 +57,9 @@ pub fn cond(c: &Cond, env: &Env<'_, '_>, rule: &Rule) -> EvalResult<Truth> {
 
 /// Whether a `from`/`to` clause holds: every matcher true. Matchers never error.
 pub fn clause(c: &Clause, env: &Env<'_, '_>, rule: &Rule) -> bool {
-    c.tests.iter().all(|t| matches!(test(t, env, rule), Ok(Truth::True)))
+    c.tests
+        .iter()
+        .all(|t| matches!(test(t, env, rule), Ok(Truth::True)))
 }
 
 /// Whether a permission holds for the request.
@@ -65,13 +67,22 @@ pub fn permission(p: &Permission, env: &Env<'_, '_>) -> bool {
     let req = env.request();
     let method_ok = match &p.methods {
         None => true,
-        Some(ms) => req.request.method.as_deref().is_some_and(|m| ms.iter().any(|x| x == m)),
+        Some(ms) => req
+            .request
+            .method
+            .as_deref()
+            .is_some_and(|m| ms.iter().any(|x| x == m)),
     };
     method_ok
         && req.path().is_some_and(|path| p.paths.matches(path))
-        && p.hosts.as_ref().is_none_or(|hs| req.host().is_some_and(|h| hs.matches(h)))
+        && p.hosts
+            .as_ref()
+            .is_none_or(|hs| req.host().is_some_and(|h| hs.matches(h)))
         && p.ports.as_ref().is_none_or(|ps| {
-            req.destination.port.is_some_and(|port| ps.iter().any(|&(lo, hi)| lo <= i64::from(port) && i64::from(port) <= hi))
+            req.destination.port.is_some_and(|port| {
+                ps.iter()
+                    .any(|&(lo, hi)| lo <= i64::from(port) && i64::from(port) <= hi)
+            })
         })
 }
 

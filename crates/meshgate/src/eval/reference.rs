@@ -24,7 +24,10 @@ pub fn decide<'p>(rules: &'p [Rule], req: &Request<'_>) -> Decision<'p> {
     let env = Env::new(req);
     let mut d = Decision::default();
     let mut denied = false;
-    for r in rules.iter().filter(|r| !r.dry_run && r.effect == Effect::Deny) {
+    for r in rules
+        .iter()
+        .filter(|r| !r.dry_run && r.effect == Effect::Deny)
+    {
         match super::rule(r, &env) {
             Ok(true) => {
                 d.reasons.push(r.id.as_str());
@@ -33,7 +36,10 @@ pub fn decide<'p>(rules: &'p [Rule], req: &Request<'_>) -> Decision<'p> {
             }
             Ok(false) => {}
             Err(message) => {
-                d.errors.push(EvalError { rule: &r.id, message });
+                d.errors.push(EvalError {
+                    rule: &r.id,
+                    message,
+                });
                 denied = true;
                 break;
             }
@@ -41,12 +47,18 @@ pub fn decide<'p>(rules: &'p [Rule], req: &Request<'_>) -> Decision<'p> {
     }
     if !denied {
         let mut allow_error = false;
-        for r in rules.iter().filter(|r| !r.dry_run && r.effect == Effect::Allow) {
+        for r in rules
+            .iter()
+            .filter(|r| !r.dry_run && r.effect == Effect::Allow)
+        {
             match super::rule(r, &env) {
                 Ok(true) => d.reasons.push(r.id.as_str()),
                 Ok(false) => {}
                 Err(message) => {
-                    d.errors.push(EvalError { rule: &r.id, message });
+                    d.errors.push(EvalError {
+                        rule: &r.id,
+                        message,
+                    });
                     allow_error = true;
                 }
             }
@@ -57,12 +69,21 @@ pub fn decide<'p>(rules: &'p [Rule], req: &Request<'_>) -> Decision<'p> {
             d.allowed = !d.reasons.is_empty();
         }
     }
-    for r in rules.iter().filter(|r| r.dry_run || r.effect == Effect::Audit) {
+    for r in rules
+        .iter()
+        .filter(|r| r.dry_run || r.effect == Effect::Audit)
+    {
         match super::rule(r, &env) {
-            Ok(true) if r.dry_run => d.dry_run.push(DryRun { rule: &r.id, effect: r.effect }),
+            Ok(true) if r.dry_run => d.dry_run.push(DryRun {
+                rule: &r.id,
+                effect: r.effect,
+            }),
             Ok(true) => d.audits.push(r.id.as_str()),
             Ok(false) => {}
-            Err(message) => d.errors.push(EvalError { rule: &r.id, message }),
+            Err(message) => d.errors.push(EvalError {
+                rule: &r.id,
+                message,
+            }),
         }
     }
     d

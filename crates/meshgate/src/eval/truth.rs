@@ -19,7 +19,7 @@ impl Truth {
 
     /// Kleene negation: unknown stays unknown.
     #[must_use]
-    pub fn not(self) -> Truth {
+    pub fn negate(self) -> Truth {
         match self {
             Truth::True => Truth::False,
             Truth::False => Truth::True,

@@ -45,7 +45,11 @@ pub struct Request<'a> {
     #[serde(default, skip_serializing_if = "Connection::is_empty")]
     pub connection: Connection<'a>,
     /// When the request is made. The core never reads a clock: front ends fill this in.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub time: Option<jiff::Timestamp>,
     /// Free values for `context.KEY`.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
@@ -57,25 +61,49 @@ pub struct Request<'a> {
 #[serde(deny_unknown_fields)]
 pub struct Source<'a> {
     /// mTLS peer identity, usually a SPIFFE id.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub principal: Option<Cow<'a, str>>,
     /// Namespace (derived from a SPIFFE principal when absent).
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub namespace: Option<Cow<'a, str>>,
     /// Service account (derived from a SPIFFE principal when absent).
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub service_account: Option<Cow<'a, str>>,
     /// Trust domain (derived from a SPIFFE principal when absent).
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub trust_domain: Option<Cow<'a, str>>,
     /// Workload labels of the caller.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
     pub labels: Pairs<'a, Cow<'a, str>>,
     /// Peer address of the connection.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip: Option<IpAddr>,
     /// Original client address (for example from `X-Forwarded-For`).
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub remote_ip: Option<IpAddr>,
 }
 
@@ -84,19 +112,35 @@ pub struct Source<'a> {
 #[serde(deny_unknown_fields)]
 pub struct Destination<'a> {
     /// Service host name, e.g. `payments.prod.svc.cluster.local`.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub service: Option<Cow<'a, str>>,
     /// Namespace.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub namespace: Option<Cow<'a, str>>,
     /// Workload labels.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
     pub labels: Pairs<'a, Cow<'a, str>>,
     /// Port.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub port: Option<u16>,
     /// Address.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip: Option<IpAddr>,
 }
 
@@ -105,13 +149,25 @@ pub struct Destination<'a> {
 #[serde(deny_unknown_fields)]
 pub struct Http<'a> {
     /// Method, e.g. `GET` (compared exactly).
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub method: Option<Cow<'a, str>>,
     /// Path; a query string (`?…`) or fragment (`#…`) is ignored when matching.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub path: Option<Cow<'a, str>>,
     /// Host or `:authority`; a `:port` suffix is ignored and case does not matter.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub host: Option<Cow<'a, str>>,
     /// Headers; names compare ignoring case.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
@@ -126,13 +182,25 @@ pub struct Http<'a> {
 #[serde(deny_unknown_fields)]
 pub struct Auth<'a> {
     /// `iss/sub` of the validated JWT.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub principal: Option<Cow<'a, str>>,
     /// `azp` of the JWT.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub presenter: Option<Cow<'a, str>>,
     /// `aud` of the JWT.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub audiences: Option<Cow<'a, [Cow<'a, str>]>>,
     /// All claims of the JWT.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
@@ -144,7 +212,11 @@ pub struct Auth<'a> {
 #[serde(deny_unknown_fields)]
 pub struct Connection<'a> {
     /// TLS server name indication.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sni: Option<Cow<'a, str>>,
 }
 
@@ -176,7 +248,9 @@ impl Connection<'_> {
 
 /// Reads an optional field that, when given, must hold a value: an absent field is `None`
 /// (through `default`), and an explicit `null` is an error rather than a silent "absent".
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }
 
@@ -207,7 +281,11 @@ impl Request<'static> {
             let field = if field == "." { String::new() } else { field };
             let inner = e.into_inner();
             let message = strip_position(&inner.to_string());
-            let message = if field.is_empty() { message } else { format!("`{field}`: {message}") };
+            let message = if field.is_empty() {
+                message
+            } else {
+                format!("`{field}`: {message}")
+            };
             RequestError { field, message }
         })
     }
@@ -218,7 +296,11 @@ impl Request<'static> {
             let field = e.path().to_string();
             let field = if field == "." { String::new() } else { field };
             let message = e.into_inner().to_string();
-            let message = if field.is_empty() { message } else { format!("`{field}`: {message}") };
+            let message = if field.is_empty() {
+                message
+            } else {
+                format!("`{field}`: {message}")
+            };
             RequestError { field, message }
         })
     }
@@ -268,7 +350,10 @@ impl<'a> Request<'a> {
 
     /// The path with any query string or fragment removed.
     pub fn path(&self) -> Option<&str> {
-        self.request.path.as_deref().map(|p| p.split(['?', '#']).next().unwrap_or(p))
+        self.request
+            .path
+            .as_deref()
+            .map(|p| p.split(['?', '#']).next().unwrap_or(p))
     }
 
     /// The host with any `:port` suffix removed (IPv6 literals in brackets kept whole).
@@ -285,7 +370,12 @@ fn strip_port(host: &str) -> &str {
         };
     }
     match host.rsplit_once(':') {
-        Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        // An unbracketed IPv6 address (`2001:db8::1`) has no port to strip.
+        Some((h, port))
+            if !h.contains(':') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            h
+        }
         _ => host,
     }
 }
@@ -311,7 +401,8 @@ mod tests {
         assert_eq!(e.field, "source.ip");
         let e = Request::from_json(r#"{"source": {"namspace": "x"}}"#).unwrap_err();
         assert!(e.message.contains("namspace"), "{}", e.message);
-        let e = Request::from_json(r#"{"request": {"headers": {"a": "1", "a": "2"}}}"#).unwrap_err();
+        let e =
+            Request::from_json(r#"{"request": {"headers": {"a": "1", "a": "2"}}}"#).unwrap_err();
         assert!(e.message.contains("duplicate key"), "{}", e.message);
     }
 
@@ -328,5 +419,6 @@ mod tests {
         assert_eq!(strip_port("api.example.com:8443"), "api.example.com");
         assert_eq!(strip_port("[::1]:80"), "[::1]");
         assert_eq!(strip_port("example.com"), "example.com");
+        assert_eq!(strip_port("2001:db8::1"), "2001:db8::1");
     }
 }

@@ -36,7 +36,10 @@ impl<'a, V: Clone + 'a> Pairs<'a, V> {
 
     /// The value under `key`, ignoring ASCII case (HTTP header names).
     pub fn get_ignore_case(&self, key: &str) -> Option<&V> {
-        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
     }
 
     /// Number of entries.
@@ -103,7 +106,9 @@ impl<'de, 'a, V: Clone + Deserialize<'de> + 'a> Deserialize<'de> for Pairs<'a, V
                         )));
                     }
                     if entries.iter().any(|(k, _)| *k == key) {
-                        return Err(serde::de::Error::custom(format_args!("duplicate key `{key}`")));
+                        return Err(serde::de::Error::custom(format_args!(
+                            "duplicate key `{key}`"
+                        )));
                     }
                     let value = access.next_value::<V>()?;
                     entries.push((Cow::Owned(key), value));

@@ -26,11 +26,26 @@ impl<'a> SpiffeId<'a> {
             return None;
         }
         let mut segments = path.strip_prefix('/').unwrap_or("").split('/');
-        let (namespace, service_account) = match (segments.next(), segments.next(), segments.next(), segments.next(), segments.next()) {
-            (Some("ns"), Some(ns), Some("sa"), Some(sa), None) if !ns.is_empty() && !sa.is_empty() => (Some(ns), Some(sa)),
+        let (namespace, service_account) = match (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) {
+            (Some("ns"), Some(ns), Some("sa"), Some(sa), None)
+                if !ns.is_empty() && !sa.is_empty() =>
+            {
+                (Some(ns), Some(sa))
+            }
             _ => (None, None),
         };
-        Some(SpiffeId { trust_domain, path, namespace, service_account })
+        Some(SpiffeId {
+            trust_domain,
+            path,
+            namespace,
+            service_account,
+        })
     }
 }
 
@@ -52,6 +67,11 @@ mod tests {
         assert_eq!(id.namespace, None);
         assert!(SpiffeId::parse("spiffe:///ns/a/sa/b").is_none());
         assert!(SpiffeId::parse("https://x").is_none());
-        assert_eq!(SpiffeId::parse("spiffe://td/ns/a/sa/b/extra").unwrap().namespace, None);
+        assert_eq!(
+            SpiffeId::parse("spiffe://td/ns/a/sa/b/extra")
+                .unwrap()
+                .namespace,
+            None
+        );
     }
 }

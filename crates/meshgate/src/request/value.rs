@@ -67,7 +67,10 @@ impl<'a> Value<'a> {
 
 impl<'de, 'a> Deserialize<'de> for Value<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor { depth: 0, lifetime: PhantomData })
+        deserializer.deserialize_any(ValueVisitor {
+            depth: 0,
+            lifetime: PhantomData,
+        })
     }
 }
 
@@ -106,11 +109,15 @@ impl<'de, 'a> Visitor<'de> for ValueVisitor<'a> {
     }
 
     fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        i64::try_from(v).map(Value::Int).map_err(|_| E::custom("integer out of range"))
+        i64::try_from(v)
+            .map(Value::Int)
+            .map_err(|_| E::custom("integer out of range"))
     }
 
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Err(E::custom(format_args!("floating-point value `{v}` is not supported")))
+        Err(E::custom(format_args!(
+            "floating-point value `{v}` is not supported"
+        )))
     }
 
     fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
@@ -126,7 +133,10 @@ impl<'de, 'a> Visitor<'de> for ValueVisitor<'a> {
             return Err(serde::de::Error::custom("value is nested too deeply"));
         }
         let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(ValueVisitor { depth: self.depth + 1, lifetime: PhantomData })? {
+        while let Some(v) = seq.next_element_seed(ValueVisitor {
+            depth: self.depth + 1,
+            lifetime: PhantomData,
+        })? {
             if items.len() >= super::MAX_LIST_ITEMS {
                 return Err(serde::de::Error::custom(format_args!(
                     "list has more than {} items",
@@ -145,12 +155,17 @@ impl<'de, 'a> Visitor<'de> for ValueVisitor<'a> {
         let mut entries: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
         while let Some(key) = access.next_key::<String>()? {
             if entries.iter().any(|(k, _)| *k == key) {
-                return Err(serde::de::Error::custom(format_args!("duplicate key `{key}`")));
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate key `{key}`"
+                )));
             }
             if entries.len() >= super::MAX_MAP_ENTRIES {
                 return Err(serde::de::Error::custom("object has too many entries"));
             }
-            let v = access.next_value_seed(ValueVisitor { depth: self.depth + 1, lifetime: PhantomData })?;
+            let v = access.next_value_seed(ValueVisitor {
+                depth: self.depth + 1,
+                lifetime: PhantomData,
+            })?;
             entries.push((Cow::Owned(key), v));
         }
         Ok(Value::Map(Pairs(Cow::Owned(entries))))

@@ -10,7 +10,14 @@ use super::literal::literal;
 pub const MAX_DEPTH: usize = 64;
 
 /// Roots of attribute paths; a bare word starting with one of these is an attribute.
-pub const ATTRIBUTE_ROOTS: [&str; 6] = ["source", "destination", "request", "time", "context", "connection"];
+pub const ATTRIBUTE_ROOTS: [&str; 6] = [
+    "source",
+    "destination",
+    "request",
+    "time",
+    "context",
+    "connection",
+];
 
 /// A condition expression.
 pub fn expr(i: In<'_>) -> PResult<'_, Expr> {
@@ -46,16 +53,28 @@ fn and_expr(i: In<'_>, depth: usize) -> PResult<'_, Expr> {
 fn balanced(mut operands: Vec<Expr>, join: fn(Box<Expr>, Box<Expr>) -> ExprKind) -> Expr {
     if operands.len() <= 1 {
         // The parsers above always push a first operand.
-        return operands.pop().unwrap_or(Expr { kind: ExprKind::Bool(true), span: crate::span::Span::default() });
+        return operands.pop().unwrap_or(Expr {
+            kind: ExprKind::Bool(true),
+            span: crate::span::Span::default(),
+        });
     }
     let right = operands.split_off(operands.len() / 2);
     let (lhs, rhs) = (balanced(operands, join), balanced(right, join));
     let span = lhs.span.to(rhs.span);
-    Expr { kind: join(Box::new(lhs), Box::new(rhs)), span }
+    Expr {
+        kind: join(Box::new(lhs), Box::new(rhs)),
+        span,
+    }
 }
 
 fn too_deep<T>(i: In<'_>) -> PResult<'_, T> {
-    fail(i, format!("condition is nested more than {MAX_DEPTH} levels deep"), Some("split it into several `when` statements"))
+    // Point at the `(` or `not` that goes too deep, not at the white space before it.
+    let (i, ()) = ws(i)?;
+    fail(
+        i,
+        format!("condition is nested more than {MAX_DEPTH} levels deep"),
+        Some("split it into several `when` statements"),
+    )
 }
 
 fn not_expr(i: In<'_>, depth: usize) -> PResult<'_, Expr> {
@@ -65,7 +84,13 @@ fn not_expr(i: In<'_>, depth: usize) -> PResult<'_, Expr> {
         }
         let (rest, inner) = not_expr(rest, depth + 1)?;
         let span = kw.to(inner.span);
-        return Ok((rest, Expr { kind: ExprKind::Not(Box::new(inner)), span }));
+        return Ok((
+            rest,
+            Expr {
+                kind: ExprKind::Not(Box::new(inner)),
+                span,
+            },
+        ));
     }
     primary(i, depth)
 }
@@ -83,11 +108,23 @@ fn primary(i: In<'_>, depth: usize) -> PResult<'_, Expr> {
     if let Ok((rest, kw)) = keyword("has")(i) {
         let (rest, attr) = attribute(rest)?;
         let span = kw.to(attr.span);
-        return Ok((rest, Expr { kind: ExprKind::Has(attr), span }));
+        return Ok((
+            rest,
+            Expr {
+                kind: ExprKind::Has(attr),
+                span,
+            },
+        ));
     }
     for (kw, value) in [("true", true), ("false", false)] {
         if let Ok((rest, span)) = keyword(kw)(i) {
-            return Ok((rest, Expr { kind: ExprKind::Bool(value), span }));
+            return Ok((
+                rest,
+                Expr {
+                    kind: ExprKind::Bool(value),
+                    span,
+                },
+            ));
         }
     }
     let (at, _) = ws(i)?;
@@ -105,8 +142,14 @@ fn primary(i: In<'_>, depth: usize) -> PResult<'_, Expr> {
             let (at, _) = ws(rest)?;
             return fail(
                 at,
-                format!("expected an operator after `{}`, found {}", path_text(&lhs), found(at)),
-                Some("the operators are `==`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `matches` and `contains`"),
+                format!(
+                    "expected an operator after `{}`, found {}",
+                    path_text(&lhs),
+                    found(at)
+                ),
+                Some(
+                    "the operators are `==`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `matches` and `contains`",
+                ),
             );
         }
         Err(e) => return Err(e),
@@ -116,21 +159,47 @@ fn primary(i: In<'_>, depth: usize) -> PResult<'_, Expr> {
         Operand::Attr(a) => a.span,
         Operand::Lit(l) => l.span,
     });
-    Ok((rest, Expr { kind: ExprKind::Cmp { lhs, op, op_span, rhs }, span }))
+    Ok((
+        rest,
+        Expr {
+            kind: ExprKind::Cmp {
+                lhs,
+                op,
+                op_span,
+                rhs,
+            },
+            span,
+        },
+    ))
 }
 
 /// The attribute's dotted path as written, without keys.
 pub fn path_text(a: &AttrRef) -> String {
-    a.path.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(".")
+    a.path
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn operator(i: In<'_>) -> PResult<'_, (CmpOp, crate::span::Span)> {
-    for (text, op) in [("==", CmpOp::Eq), ("!=", CmpOp::Ne), ("<=", CmpOp::Le), (">=", CmpOp::Ge), ("<", CmpOp::Lt), (">", CmpOp::Gt)] {
+    for (text, op) in [
+        ("==", CmpOp::Eq),
+        ("!=", CmpOp::Ne),
+        ("<=", CmpOp::Le),
+        (">=", CmpOp::Ge),
+        ("<", CmpOp::Lt),
+        (">", CmpOp::Gt),
+    ] {
         if let Ok((rest, span)) = punct(text)(i) {
             return Ok((rest, (op, span)));
         }
     }
-    for (text, op) in [("in", CmpOp::In), ("matches", CmpOp::Matches), ("contains", CmpOp::Contains)] {
+    for (text, op) in [
+        ("in", CmpOp::In),
+        ("matches", CmpOp::Matches),
+        ("contains", CmpOp::Contains),
+    ] {
         if let Ok((rest, span)) = keyword(text)(i) {
             return Ok((rest, (op, span)));
         }
@@ -138,7 +207,12 @@ fn operator(i: In<'_>) -> PResult<'_, (CmpOp, crate::span::Span)> {
     if let Ok((_, span)) = punct("=")(i) {
         return fail_at(i, span, "unexpected `=`", Some("compare with `==`"));
     }
-    Err(nom::Err::Error(SyntaxError { start: i.location_offset(), end: i.location_offset(), message: String::new(), help: None }))
+    Err(nom::Err::Error(SyntaxError {
+        start: i.location_offset(),
+        end: i.location_offset(),
+        message: String::new(),
+        help: None,
+    }))
 }
 
 fn operand(i: In<'_>) -> PResult<'_, Operand> {
@@ -156,24 +230,52 @@ pub fn attribute(i: In<'_>) -> PResult<'_, AttrRef> {
         Ok(ok) => ok,
         Err(nom::Err::Error(_)) => {
             let (at, _) = ws(i)?;
-            return fail(at, format!("expected an attribute such as `source.namespace`, found {}", found(at)), None);
+            return fail(
+                at,
+                format!(
+                    "expected an attribute such as `source.namespace`, found {}",
+                    found(at)
+                ),
+                None,
+            );
         }
         Err(e) => return Err(e),
     };
     let start = span_of(&first);
-    let mut path = vec![Ident { name: first.fragment().to_string(), span: start }];
+    let mut path = vec![Ident {
+        name: first.fragment().to_string(),
+        span: start,
+    }];
     let mut end = start;
     // Segments are joined by `.` with no white space around it.
     while let Some(rest) = i.fragment().strip_prefix('.') {
         let _ = rest;
-        let (after_dot, _) = nom::bytes::complete::tag::<_, _, SyntaxError>(".").parse_complete(i).map_err(nom::Err::convert)?;
-        match nom::bytes::complete::take_while1::<_, _, SyntaxError>(|c: char| c.is_ascii_alphanumeric() || c == '_').parse_complete(after_dot) {
+        let (after_dot, _) = nom::bytes::complete::tag::<_, _, SyntaxError>(".")
+            .parse_complete(i)
+            .map_err(nom::Err::convert)?;
+        match nom::bytes::complete::take_while1::<_, _, SyntaxError>(|c: char| {
+            c.is_ascii_alphanumeric() || c == '_'
+        })
+        .parse_complete(after_dot)
+        {
             Ok((rest, seg)) => {
                 end = span_of(&seg);
-                path.push(Ident { name: seg.fragment().to_string(), span: end });
+                path.push(Ident {
+                    name: seg.fragment().to_string(),
+                    span: end,
+                });
                 i = rest;
             }
-            Err(_) => return fail(after_dot, format!("expected an attribute name after `.`, found {}", found(after_dot)), None),
+            Err(_) => {
+                return fail(
+                    after_dot,
+                    format!(
+                        "expected an attribute name after `.`, found {}",
+                        found(after_dot)
+                    ),
+                    None,
+                );
+            }
         }
     }
     let mut keys = Vec::new();
@@ -183,7 +285,11 @@ pub fn attribute(i: In<'_>) -> PResult<'_, AttrRef> {
             Ok((rest, (value, span))) => (rest, StrLit { value, span }),
             Err(nom::Err::Error(_)) => {
                 let (at, _) = ws(rest)?;
-                return fail(at, format!("expected a key in quotes, found {}", found(at)), Some("e.g. `request.headers[\"x-user\"]`"));
+                return fail(
+                    at,
+                    format!("expected a key in quotes, found {}", found(at)),
+                    Some("e.g. `request.headers[\"x-user\"]`"),
+                );
             }
             Err(e) => return Err(e),
         };
@@ -192,7 +298,14 @@ pub fn attribute(i: In<'_>) -> PResult<'_, AttrRef> {
         keys.push(key);
         i = rest;
     }
-    Ok((i, AttrRef { path, keys, span: start.to(end) }))
+    Ok((
+        i,
+        AttrRef {
+            path,
+            keys,
+            span: start.to(end),
+        },
+    ))
 }
 
 use nom::Parser;

@@ -36,7 +36,12 @@ impl<'a> nom::error::ParseError<In<'a>> for SyntaxError {
         // Backtracking errors are made and dropped constantly while trying alternatives, so
         // they carry no message; one that reaches the top is described there.
         let start = input.location_offset();
-        SyntaxError { start, end: start, message: String::new(), help: None }
+        SyntaxError {
+            start,
+            end: start,
+            message: String::new(),
+            help: None,
+        }
     }
 
     fn append(_input: In<'a>, _kind: nom::error::ErrorKind, other: Self) -> Self {
@@ -50,7 +55,7 @@ pub type PResult<'a, T> = IResult<In<'a>, T, SyntaxError>;
 /// A fatal (non-backtracking) error at the start of `i`, covering the next lexeme.
 pub fn fail<'a, T>(i: In<'a>, message: impl Into<String>, help: Option<&str>) -> PResult<'a, T> {
     let start = i.location_offset();
-    let end = start + next_lexeme_len(*i.fragment());
+    let end = start + next_lexeme_len(i.fragment());
     Err(nom::Err::Failure(SyntaxError {
         start,
         end,
@@ -82,7 +87,11 @@ pub fn span_between(start: &In<'_>, end: &In<'_>) -> Span {
 
 /// The span of a consumed piece of input.
 pub fn span_of(piece: &In<'_>) -> Span {
-    Span::new(piece.extra, piece.location_offset(), piece.location_offset() + piece.fragment().len())
+    Span::new(
+        piece.extra,
+        piece.location_offset(),
+        piece.location_offset() + piece.fragment().len(),
+    )
 }
 
 /// Length in bytes of the lexeme at the start of `i`.
@@ -174,7 +183,11 @@ pub fn expect<'a>(i: In<'a>, p: &str, context: &str) -> PResult<'a, Span> {
         Ok(ok) => Ok(ok),
         Err(nom::Err::Error(_)) => {
             let (at, _) = ws(i)?;
-            fail(at, format!("expected `{p}` {context}, found {}", found(at)), None)
+            fail(
+                at,
+                format!("expected `{p}` {context}, found {}", found(at)),
+                None,
+            )
         }
         Err(e) => Err(e),
     }
@@ -187,7 +200,9 @@ pub fn string(i: In<'_>) -> PResult<'_, (String, Span)> {
     let (mut i, _) = char('"').parse(i)?;
     let mut value = String::new();
     loop {
-        if let Ok((rest, run)) = take_while1::<_, _, SyntaxError>(|c| c != '"' && c != '\\').parse(i) {
+        if let Ok((rest, run)) =
+            take_while1::<_, _, SyntaxError>(|c| c != '"' && c != '\\').parse(i)
+        {
             value.push_str(run.fragment());
             i = rest;
         }
@@ -197,7 +212,13 @@ pub fn string(i: In<'_>) -> PResult<'_, (String, Span)> {
         if let Ok((rest, _)) = char::<_, SyntaxError>('\\').parse(i) {
             let (rest, c) = match opt(none_of::<_, _, SyntaxError>("")).parse(rest)? {
                 (rest, Some(c)) => (rest, c),
-                (_, None) => return fail(start, "unterminated string", Some("close the string with `\"`")),
+                (_, None) => {
+                    return fail(
+                        start,
+                        "unterminated string",
+                        Some("close the string with `\"`"),
+                    );
+                }
             };
             match c {
                 '"' => value.push('"'),
@@ -222,7 +243,11 @@ pub fn string(i: In<'_>) -> PResult<'_, (String, Span)> {
             i = rest;
             continue;
         }
-        return fail(start, "unterminated string", Some("close the string with `\"`"));
+        return fail(
+            start,
+            "unterminated string",
+            Some("close the string with `\"`"),
+        );
     }
 }
 
@@ -235,8 +260,13 @@ fn unicode_escape(i: In<'_>) -> PResult<'_, char> {
         Ok((i, hex))
     })(i);
     const HELP: Option<&str> = Some("write `\\u{…}` with 1 to 6 hexadecimal digits");
-    let Ok((rest, hex)) = parsed else { return fail(start, "invalid unicode escape", HELP) };
-    match u32::from_str_radix(hex.fragment(), 16).ok().and_then(char::from_u32) {
+    let Ok((rest, hex)) = parsed else {
+        return fail(start, "invalid unicode escape", HELP);
+    };
+    match u32::from_str_radix(hex.fragment(), 16)
+        .ok()
+        .and_then(char::from_u32)
+    {
         Some(c) => Ok((rest, c)),
         None => fail(start, "invalid unicode escape", HELP),
     }

@@ -12,7 +12,9 @@ use std::str::FromStr;
 use ipnet::IpNet;
 
 use super::ast::{Lit, LitKind};
-use super::lexeme::{expect, fail, fail_at, found, punct, span_between, span_of, string, word, ws, In, PResult};
+use super::lexeme::{
+    In, PResult, expect, fail, fail_at, found, punct, span_between, span_of, string, word, ws,
+};
 use crate::span::Span;
 
 /// Longest list literal accepted, so that a hostile file cannot make the parser allocate without
@@ -22,8 +24,19 @@ pub const MAX_LIST_LEN: usize = 10_000;
 /// A literal: a string, a list, or a bare word.
 pub fn literal(i: In<'_>) -> PResult<'_, Lit> {
     let (i, _) = ws(i)?;
-    if let Ok((rest, (value, span))) = string(i) {
-        return Ok((rest, Lit { kind: LitKind::Str(value), span }));
+    match string(i) {
+        Ok((rest, (value, span))) => {
+            return Ok((
+                rest,
+                Lit {
+                    kind: LitKind::Str(value),
+                    span,
+                },
+            ));
+        }
+        // Not a string; a broken one (unterminated, bad escape) is reported as such.
+        Err(nom::Err::Error(_)) => {}
+        Err(e) => return Err(e),
     }
     if let Ok((rest, open)) = punct("[")(i) {
         return list(i, rest, open);
@@ -36,7 +49,11 @@ pub fn literal(i: In<'_>) -> PResult<'_, Lit> {
                 Err((message, help)) => fail_at(i, span, message, Some(&help)),
             }
         }
-        Err(nom::Err::Error(_)) => fail(i, format!("expected a value, found {}", found(i)), Some(VALUE_HELP)),
+        Err(nom::Err::Error(_)) => fail(
+            i,
+            format!("expected a value, found {}", found(i)),
+            Some(VALUE_HELP),
+        ),
         Err(e) => Err(e),
     }
 }
@@ -48,10 +65,21 @@ fn list<'a>(start: In<'a>, mut i: In<'a>, open: Span) -> PResult<'a, Lit> {
     let mut items = Vec::new();
     loop {
         if let Ok((rest, _)) = punct("]")(i) {
-            return Ok((rest, Lit { kind: LitKind::List(items), span: span_between(&start_ws(start), &rest) }));
+            return Ok((
+                rest,
+                Lit {
+                    kind: LitKind::List(items),
+                    span: span_between(&start_ws(start), &rest),
+                },
+            ));
         }
         if items.len() >= MAX_LIST_LEN {
-            return fail_at(i, open, format!("list has more than {MAX_LIST_LEN} items"), Some("split the rule or use a glob"));
+            return fail_at(
+                i,
+                open,
+                format!("list has more than {MAX_LIST_LEN} items"),
+                Some("split the rule or use a glob"),
+            );
         }
         let (rest, item) = literal(i)?;
         if matches!(item.kind, LitKind::List(_)) {
@@ -63,7 +91,13 @@ fn list<'a>(start: In<'a>, mut i: In<'a>, open: Span) -> PResult<'a, Lit> {
             i = rest;
         } else {
             let (rest, _) = expect(i, "]", "to close the list")?;
-            return Ok((rest, Lit { kind: LitKind::List(items), span: span_between(&start_ws(start), &rest) }));
+            return Ok((
+                rest,
+                Lit {
+                    kind: LitKind::List(items),
+                    span: span_between(&start_ws(start), &rest),
+                },
+            ));
         }
     }
 }
@@ -77,14 +111,33 @@ type ClassifyError = (String, Cow<'static, str>);
 /// Classifies a bare word by its shape.
 pub fn classify(text: &str, span: Span) -> Result<LitKind, ClassifyError> {
     if let Some((lo, hi)) = text.split_once("..") {
-        let lo_span = Span { end: span.start + lo.len() as u32, ..span };
-        let hi_span = Span { start: span.start + lo.len() as u32 + 2, ..span };
+        let lo_span = Span {
+            end: span.start + lo.len() as u32,
+            ..span
+        };
+        let hi_span = Span {
+            start: span.start + lo.len() as u32 + 2,
+            ..span
+        };
         if lo.is_empty() || hi.is_empty() || hi.contains("..") {
-            return Err((format!("invalid range `{text}`"), "a range is `LOW..HIGH`, both ends included, e.g. `8000..8999` or `mon..fri`".into()));
+            return Err((
+                format!("invalid range `{text}`"),
+                "a range is `LOW..HIGH`, both ends included, e.g. `8000..8999` or `mon..fri`"
+                    .into(),
+            ));
         }
         let lo = classify_single(lo)?;
         let hi = classify_single(hi)?;
-        return Ok(LitKind::Range(Box::new(Lit { kind: lo, span: lo_span }), Box::new(Lit { kind: hi, span: hi_span })));
+        return Ok(LitKind::Range(
+            Box::new(Lit {
+                kind: lo,
+                span: lo_span,
+            }),
+            Box::new(Lit {
+                kind: hi,
+                span: hi_span,
+            }),
+        ));
     }
     classify_single(text)
 }
@@ -100,10 +153,12 @@ fn classify_single(text: &str) -> Result<LitKind, ClassifyError> {
     }
     let digits = text.strip_prefix('-').unwrap_or(text);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return text
-            .parse::<i64>()
-            .map(LitKind::Int)
-            .map_err(|_| (format!("integer `{text}` is out of range"), "integers are 64-bit signed".into()));
+        return text.parse::<i64>().map(LitKind::Int).map_err(|_| {
+            (
+                format!("integer `{text}` is out of range"),
+                "integers are 64-bit signed".into(),
+            )
+        });
     }
     if text.contains('/') {
         return match IpNet::from_str(text) {
@@ -112,7 +167,11 @@ fn classify_single(text: &str) -> Result<LitKind, ClassifyError> {
                 format!("CIDR `{text}` has host bits set"),
                 format!("write the network address: `{}`", net.trunc()).into(),
             )),
-            Err(_) => Err((format!("invalid CIDR `{text}`"), "a CIDR is an address and a prefix length, e.g. `10.0.0.0/8` or `2001:db8::/32`".into())),
+            Err(_) => Err((
+                format!("invalid CIDR `{text}`"),
+                "a CIDR is an address and a prefix length, e.g. `10.0.0.0/8` or `2001:db8::/32`"
+                    .into(),
+            )),
         };
     }
     if let Ok(ip) = IpAddr::from_str(text) {
@@ -122,7 +181,12 @@ fn classify_single(text: &str) -> Result<LitKind, ClassifyError> {
         if text.len() == 10 {
             return jiff::civil::Date::from_str(text)
                 .map(LitKind::Date)
-                .map_err(|_| (format!("invalid date `{text}`"), "a date is `YYYY-MM-DD`, e.g. `2026-12-24`".into()));
+                .map_err(|_| {
+                    (
+                        format!("invalid date `{text}`"),
+                        "a date is `YYYY-MM-DD`, e.g. `2026-12-24`".into(),
+                    )
+                });
         }
         return jiff::Timestamp::from_str(text).map(LitKind::Timestamp).map_err(|_| {
             (
@@ -132,16 +196,28 @@ fn classify_single(text: &str) -> Result<LitKind, ClassifyError> {
         });
     }
     if text.contains(':') {
-        return Err((format!("invalid IP address `{text}`"), "e.g. `10.1.2.3` or `2001:db8::1`".into()));
+        return Err((
+            format!("invalid IP address `{text}`"),
+            "e.g. `10.1.2.3` or `2001:db8::1`".into(),
+        ));
     }
     let mut chars = text.chars();
-    if chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    if chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
         return Ok(LitKind::Ident(text.to_string()));
     }
-    if text.split('.').count() == 4 && text.split('.').all(|p| p.bytes().all(|b| b.is_ascii_digit())) {
-        return Err((format!("invalid IP address `{text}`"), "each part of an IPv4 address is 0 to 255".into()));
+    if text.split('.').count() == 4
+        && text
+            .split('.')
+            .all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err((
+            format!("invalid IP address `{text}`"),
+            "each part of an IPv4 address is 0 to 255".into(),
+        ));
     }
     Err((format!("invalid value `{text}`"), VALUE_HELP.into()))
 }

@@ -16,8 +16,7 @@ pub fn file(input: In<'_>) -> (File, Vec<SyntaxError>) {
     let mut items = Vec::new();
     let mut errors = Vec::new();
     let mut i = input;
-    loop {
-        let Ok((rest, ())) = ws(i) else { break };
+    while let Ok((rest, ())) = ws(i) {
         i = rest;
         if i.fragment().is_empty() {
             break;
@@ -29,16 +28,22 @@ pub fn file(input: In<'_>) -> (File, Vec<SyntaxError>) {
             }
             Err(nom::Err::Error(mut e) | nom::Err::Failure(mut e)) => {
                 if e.message.is_empty() {
-                    let at = nom::bytes::complete::take::<_, _, SyntaxError>(e.start.saturating_sub(input.location_offset()))
-                        .parse_complete(input)
-                        .map_or(i, |(rest, _)| rest);
+                    let at = nom::bytes::complete::take::<_, _, SyntaxError>(
+                        e.start.saturating_sub(input.location_offset()),
+                    )
+                    .parse_complete(input)
+                    .map_or(i, |(rest, _)| rest);
                     e.message = format!("unexpected {}", found(at));
                     e.end = e.start + found_len(at);
                 }
                 let resume_from = e.end.max(i.location_offset() + 1);
                 // An item left open (a missing `}`) fails at the keyword of the next item: resume
                 // right there, so that item is parsed and its own errors are reported too.
-                let next = if e.start > i.location_offset() { item_at(input, e.start) } else { None };
+                let next = if e.start > i.location_offset() {
+                    item_at(input, e.start)
+                } else {
+                    None
+                };
                 errors.push(e);
                 match next.or_else(|| skip_to_next_item(input, resume_from)) {
                     Some(rest) => i = rest,
@@ -66,7 +71,8 @@ fn item_at(input: In<'_>, at: usize) -> Option<In<'_>> {
             ident(rest)?.0
         } else {
             let i = keyword("dry_run")(i).map_or(i, |(rest, _)| rest);
-            let (i, _) = nom::branch::alt((keyword("allow"), keyword("deny"), keyword("audit"))).parse(i)?;
+            let (i, _) =
+                nom::branch::alt((keyword("allow"), keyword("deny"), keyword("audit"))).parse(i)?;
             string(i)?.0
         };
         punct("{")(i).map(|(rest, _)| (rest, ()))
@@ -78,14 +84,16 @@ fn item_at(input: In<'_>, at: usize) -> Option<In<'_>> {
 fn skip_to_next_item(input: In<'_>, from: usize) -> Option<In<'_>> {
     let text = *input.fragment();
     let base = input.location_offset();
-    let mut line_start = text.get(from.saturating_sub(base)..)?.find('\n')? + from.saturating_sub(base) + 1;
+    let mut line_start =
+        text.get(from.saturating_sub(base)..)?.find('\n')? + from.saturating_sub(base) + 1;
     loop {
         let line = text.get(line_start..)?;
         let trimmed = line.trim_start_matches([' ', '\t', '\r']);
         let indent = line.len() - trimmed.len();
-        if ITEM_KEYWORDS.iter().any(|kw| {
-            trimmed.starts_with(kw) && !trimmed[kw.len()..].starts_with(is_ident_char)
-        }) {
+        if ITEM_KEYWORDS
+            .iter()
+            .any(|kw| trimmed.starts_with(kw) && !trimmed[kw.len()..].starts_with(is_ident_char))
+        {
             // A byte offset (`take` would count characters).
             return Some(nom::Input::take_from(&input, line_start + indent));
         }
@@ -105,14 +113,23 @@ fn item(i: In<'_>) -> PResult<'_, Item> {
     let (at, _) = ws(i)?;
     fail(
         at,
-        format!("expected `allow`, `deny`, `audit`, `dry_run` or `role`, found {}", found(at)),
+        format!(
+            "expected `allow`, `deny`, `audit`, `dry_run` or `role`, found {}",
+            found(at)
+        ),
         Some("a policy file holds rules (`allow \"id\" { … }`) and roles (`role name { … }`)"),
     )
 }
 
 fn name<'a>(i: In<'a>, what: &str) -> PResult<'a, Ident> {
     match ident(i) {
-        Ok((rest, id)) => Ok((rest, Ident { name: id.fragment().to_string(), span: span_of(&id) })),
+        Ok((rest, id)) => Ok((
+            rest,
+            Ident {
+                name: id.fragment().to_string(),
+                span: span_of(&id),
+            },
+        )),
         Err(nom::Err::Error(_)) => {
             let (at, _) = ws(i)?;
             fail(at, format!("expected {what}, found {}", found(at)), None)
@@ -128,7 +145,14 @@ fn role(i: In<'_>) -> PResult<'_, RoleDecl> {
     let mut body = Vec::new();
     loop {
         if let Ok((rest, close)) = punct("}")(i) {
-            return Ok((rest, RoleDecl { name, body, span: kw.to(close) }));
+            return Ok((
+                rest,
+                RoleDecl {
+                    name,
+                    body,
+                    span: kw.to(close),
+                },
+            ));
         }
         if let Ok((rest, _)) = keyword("include")(i) {
             let (rest, names) = names(rest, "a role name after `include`")?;
@@ -142,7 +166,11 @@ fn role(i: In<'_>) -> PResult<'_, RoleDecl> {
             let (at, _) = ws(i)?;
             return fail(
                 at,
-                format!("expected `permit`, `include` or `}}` in role `{}`, found {}", name.name, found(at)),
+                format!(
+                    "expected `permit`, `include` or `}}` in role `{}`, found {}",
+                    name.name,
+                    found(at)
+                ),
                 Some("e.g. `permit GET, HEAD on \"/api/**\"` or `include reader`"),
             );
         }
@@ -175,7 +203,10 @@ fn permit(i: In<'_>, start: Span) -> PResult<'_, Permit> {
             let (at, _) = ws(i)?;
             return fail(
                 at,
-                format!("expected `on` and a path after the methods, found {}", found(at)),
+                format!(
+                    "expected `on` and a path after the methods, found {}",
+                    found(at)
+                ),
                 Some("e.g. `permit GET on \"/api/**\"`"),
             );
         }
@@ -188,7 +219,12 @@ fn permit(i: In<'_>, start: Span) -> PResult<'_, Permit> {
     loop {
         if let Ok((rest, kw)) = keyword("host")(i) {
             if hosts.is_some() {
-                return fail_at(i, kw, "`host` is given twice in one `permit`", Some("list several hosts in one `host [\"a\", \"b\"]`"));
+                return fail_at(
+                    i,
+                    kw,
+                    "`host` is given twice in one `permit`",
+                    Some("list several hosts in one `host [\"a\", \"b\"]`"),
+                );
             }
             let (rest, h) = literal(rest)?;
             end = h.span;
@@ -196,7 +232,12 @@ fn permit(i: In<'_>, start: Span) -> PResult<'_, Permit> {
             i = rest;
         } else if let Ok((rest, kw)) = keyword("port")(i) {
             if ports.is_some() {
-                return fail_at(i, kw, "`port` is given twice in one `permit`", Some("list several ports in one `port [80, 8000..8999]`"));
+                return fail_at(
+                    i,
+                    kw,
+                    "`port` is given twice in one `permit`",
+                    Some("list several ports in one `port [80, 8000..8999]`"),
+                );
             }
             let (rest, p) = literal(rest)?;
             end = p.span;
@@ -206,7 +247,17 @@ fn permit(i: In<'_>, start: Span) -> PResult<'_, Permit> {
             break;
         }
     }
-    Ok((i, Permit { methods, methods_span, paths, hosts, ports, span: start.to(end) }))
+    Ok((
+        i,
+        Permit {
+            methods,
+            methods_span,
+            paths,
+            hosts,
+            ports,
+            span: start.to(end),
+        },
+    ))
 }
 
 fn rule(i: In<'_>) -> PResult<'_, RuleDecl> {
@@ -222,7 +273,14 @@ fn rule(i: In<'_>) -> PResult<'_, RuleDecl> {
         (rest, Effect::Audit, s)
     } else {
         let (at, _) = ws(i)?;
-        return fail(at, format!("expected `allow`, `deny` or `audit` after `dry_run`, found {}", found(at)), None);
+        return fail(
+            at,
+            format!(
+                "expected `allow`, `deny` or `audit` after `dry_run`, found {}",
+                found(at)
+            ),
+            None,
+        );
     };
     let (i, id) = match string(i) {
         Ok((rest, (value, span))) => (rest, StrLit { value, span }),
@@ -230,7 +288,11 @@ fn rule(i: In<'_>) -> PResult<'_, RuleDecl> {
             let (at, _) = ws(i)?;
             return fail(
                 at,
-                format!("expected the rule id in quotes after `{}`, found {}", effect.as_str(), found(at)),
+                format!(
+                    "expected the rule id in quotes after `{}`, found {}",
+                    effect.as_str(),
+                    found(at)
+                ),
                 Some("e.g. `allow \"frontend-reads-payments\" { … }`"),
             );
         }
@@ -241,7 +303,17 @@ fn rule(i: In<'_>) -> PResult<'_, RuleDecl> {
     let start = dry_run.unwrap_or(effect_span);
     loop {
         if let Ok((rest, close)) = punct("}")(i) {
-            return Ok((rest, RuleDecl { dry_run, effect, effect_span, id, body, span: start.to(close) }));
+            return Ok((
+                rest,
+                RuleDecl {
+                    dry_run,
+                    effect,
+                    effect_span,
+                    id,
+                    body,
+                    span: start.to(close),
+                },
+            ));
         }
         let (rest, stmt) = rule_stmt(i, &id.value)?;
         body.push(stmt);
@@ -272,7 +344,11 @@ fn rule_stmt<'a>(i: In<'a>, id: &str) -> PResult<'a, RuleStmt> {
             Ok((rest, (value, span))) => Ok((rest, RuleStmt::Timezone(StrLit { value, span }))),
             Err(nom::Err::Error(_)) => {
                 let (at, _) = ws(rest)?;
-                fail(at, format!("expected a time zone name in quotes, found {}", found(at)), Some("e.g. `timezone \"Europe/Berlin\"`"))
+                fail(
+                    at,
+                    format!("expected a time zone name in quotes, found {}", found(at)),
+                    Some("e.g. `timezone \"Europe/Berlin\"`"),
+                )
             }
             Err(e) => Err(e),
         };
@@ -281,9 +357,17 @@ fn rule_stmt<'a>(i: In<'a>, id: &str) -> PResult<'a, RuleStmt> {
     let help = if at.fragment().is_empty() {
         "close the rule with `}`".to_string()
     } else {
-        "a rule body holds `from`, `to`, `grant`, `when`, `unless` and `timezone` statements".to_string()
+        "a rule body holds `from`, `to`, `grant`, `when`, `unless` and `timezone` statements"
+            .to_string()
     };
-    fail(at, format!("expected `from`, `to`, `grant`, `when`, `unless`, `timezone` or `}}` in rule `{id}`, found {}", found(at)), Some(&help))
+    fail(
+        at,
+        format!(
+            "expected `from`, `to`, `grant`, `when`, `unless`, `timezone` or `}}` in rule `{id}`, found {}",
+            found(at)
+        ),
+        Some(&help),
+    )
 }
 
 fn clause(i: In<'_>, kw: Span) -> PResult<'_, Clause> {
@@ -296,7 +380,13 @@ fn clause(i: In<'_>, kw: Span) -> PResult<'_, Clause> {
         matchers.push(m);
         i = rest;
     }
-    Ok((i, Clause { matchers, span: kw.to(end) }))
+    Ok((
+        i,
+        Clause {
+            matchers,
+            span: kw.to(end),
+        },
+    ))
 }
 
 fn matcher(i: In<'_>) -> PResult<'_, Matcher> {
@@ -305,12 +395,21 @@ fn matcher(i: In<'_>) -> PResult<'_, Matcher> {
         Err(_) => (i, None),
     };
     let (i, kind) = match ident(i) {
-        Ok((rest, k)) => (rest, Ident { name: k.fragment().to_string(), span: span_of(&k) }),
+        Ok((rest, k)) => (
+            rest,
+            Ident {
+                name: k.fragment().to_string(),
+                span: span_of(&k),
+            },
+        ),
         Err(nom::Err::Error(_)) => {
             let (at, _) = ws(i)?;
             return fail(
                 at,
-                format!("expected a matcher such as `principal`, `namespace` or `path`, found {}", found(at)),
+                format!(
+                    "expected a matcher such as `principal`, `namespace` or `path`, found {}",
+                    found(at)
+                ),
                 None,
             );
         }
@@ -326,10 +425,20 @@ fn matcher(i: In<'_>) -> PResult<'_, Matcher> {
             (rest, StrOrIdent { value, span })
         } else {
             match word(i) {
-                Ok((rest, w)) => (rest, StrOrIdent { value: w.fragment().to_string(), span: span_of(&w) }),
+                Ok((rest, w)) => (
+                    rest,
+                    StrOrIdent {
+                        value: w.fragment().to_string(),
+                        span: span_of(&w),
+                    },
+                ),
                 Err(_) => {
                     let (at, _) = ws(i)?;
-                    return fail(at, format!("expected a label key after `label`, found {}", found(at)), Some("e.g. `label app = \"web\"`"));
+                    return fail(
+                        at,
+                        format!("expected a label key after `label`, found {}", found(at)),
+                        Some("e.g. `label app = \"web\"`"),
+                    );
                 }
             }
         };
@@ -341,5 +450,14 @@ fn matcher(i: In<'_>) -> PResult<'_, Matcher> {
     let (i, value) = literal(i)?;
     let start = negated.unwrap_or(kind.span);
     let span = start.to(value.span);
-    Ok((i, Matcher { negated, kind, key, value, span }))
+    Ok((
+        i,
+        Matcher {
+            negated,
+            kind,
+            key,
+            value,
+            span,
+        },
+    ))
 }

@@ -11,7 +11,12 @@ use crate::syntax::ast::{AttrRef, CmpOp, Expr, ExprKind, Lit, LitKind, Operand};
 
 /// Resolves an attribute reference, reporting unknown names with a suggestion.
 pub fn resolve(cx: &mut Ctx<'_>, a: &AttrRef) -> Option<Attr> {
-    let path = a.path.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(".");
+    let path = a
+        .path
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(".");
     let keys: Vec<&str> = a.keys.iter().map(|k| k.value.as_str()).collect();
     match attr::resolve(&path, &keys) {
         Ok(attr) => Some(attr),
@@ -20,15 +25,30 @@ pub fn resolve(cx: &mut Ctx<'_>, a: &AttrRef) -> Option<Attr> {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => "attributes start with `source.`, `destination.`, `request.`, `connection.`, `time` or `context.`; spec/language.md lists them".to_string(),
             };
-            cx.error("unknown-attribute", format!("unknown attribute `{path}`"), a.span, Some(&help));
+            cx.error(
+                "unknown-attribute",
+                format!("unknown attribute `{path}`"),
+                a.span,
+                Some(&help),
+            );
             None
         }
         Err(ResolveError::MissingKey) => {
-            cx.error("attribute-key", format!("`{path}` needs a key"), a.span, Some(&format!("e.g. `{path}[\"name\"]`")));
+            cx.error(
+                "attribute-key",
+                format!("`{path}` needs a key"),
+                a.span,
+                Some(&format!("e.g. `{path}[\"name\"]`")),
+            );
             None
         }
         Err(ResolveError::UnexpectedKey) => {
-            cx.error("attribute-key", format!("`{path}` does not take this key"), a.span, None);
+            cx.error(
+                "attribute-key",
+                format!("`{path}` does not take this key"),
+                a.span,
+                None,
+            );
             None
         }
     }
@@ -46,7 +66,12 @@ pub fn lower(cx: &mut Ctx<'_>, e: &Expr) -> Option<Cond> {
             Some(flatten(is_and, la, lb))
         }
         ExprKind::Has(a) => resolve(cx, a).map(Cond::Has),
-        ExprKind::Cmp { lhs, op, op_span, rhs } => {
+        ExprKind::Cmp {
+            lhs,
+            op,
+            op_span,
+            rhs,
+        } => {
             let attr = resolve(cx, lhs)?;
             comparison(cx, attr, *op, *op_span, rhs, e.span)
         }
@@ -61,14 +86,30 @@ fn flatten(is_and: bool, a: Cond, b: Cond) -> Cond {
             (_, c) => items.push(c),
         }
     }
-    if is_and { Cond::And(items) } else { Cond::Or(items) }
+    if is_and {
+        Cond::And(items)
+    } else {
+        Cond::Or(items)
+    }
 }
 
 fn test(attr: Attr, pred: Pred, span: Span) -> Cond {
-    Cond::Test(Test { attr, pred, negated: false, span })
+    Cond::Test(Test {
+        attr,
+        pred,
+        negated: false,
+        span,
+    })
 }
 
-fn comparison(cx: &mut Ctx<'_>, attr: Attr, op: CmpOp, op_span: Span, rhs: &Operand, span: Span) -> Option<Cond> {
+fn comparison(
+    cx: &mut Ctx<'_>,
+    attr: Attr,
+    op: CmpOp,
+    op_span: Span,
+    rhs: &Operand,
+    span: Span,
+) -> Option<Cond> {
     let lit = match rhs {
         Operand::Attr(other) => {
             let other = resolve(cx, other)?;
@@ -78,23 +119,42 @@ fn comparison(cx: &mut Ctx<'_>, attr: Attr, op: CmpOp, op_span: Span, rhs: &Oper
                 return None;
             }
             let c = test(attr, Pred::AttrEq(other), span);
-            return Some(if op == CmpOp::Ne { Cond::Not(Box::new(c)) } else { c });
+            return Some(if op == CmpOp::Ne {
+                Cond::Not(Box::new(c))
+            } else {
+                c
+            });
         }
         Operand::Lit(lit) => lit,
     };
     let ty = attr.ty();
     let positive = match (ty, op) {
-        (_, CmpOp::Ne) => return comparison(cx, attr, CmpOp::Eq, op_span, rhs, span).map(|c| Cond::Not(Box::new(c))),
+        (_, CmpOp::Ne) => {
+            return comparison(cx, attr, CmpOp::Eq, op_span, rhs, span)
+                .map(|c| Cond::Not(Box::new(c)));
+        }
         (Type::Str | Type::StrList, CmpOp::Eq) => string_eq(cx, &attr, lit, span)?,
         (Type::Str | Type::StrList, CmpOp::In) => {
-            let set = literals::patterns(cx, lit, &format!("`{attr} in`"), false, attr.case_insensitive())?;
+            let set = literals::patterns(
+                cx,
+                lit,
+                &format!("`{attr} in`"),
+                false,
+                attr.case_insensitive(),
+            )?;
             Pred::Str(set)
         }
-        (Type::Str | Type::StrList, CmpOp::Matches) => {
-            Pred::Str(literals::patterns(cx, lit, "`matches`", true, attr.case_insensitive())?)
-        }
+        (Type::Str | Type::StrList, CmpOp::Matches) => Pred::Str(literals::patterns(
+            cx,
+            lit,
+            "`matches`",
+            true,
+            attr.case_insensitive(),
+        )?),
         (Type::StrList, CmpOp::Contains) => string_eq(cx, &attr, lit, span)?,
-        (Type::Ip, CmpOp::Eq | CmpOp::In) => Pred::Ip(literals::networks(cx, lit, &format!("`{attr}`"))?),
+        (Type::Ip, CmpOp::Eq | CmpOp::In) => {
+            Pred::Ip(literals::networks(cx, lit, &format!("`{attr}`"))?)
+        }
         (Type::Int, _) => Pred::Int(int_pred(cx, &attr, op, op_span, lit)?),
         (Type::Weekday, CmpOp::Eq | CmpOp::In) => Pred::Weekday(weekdays(cx, lit)?),
         (Type::Date, _) => date_pred(cx, op, op_span, lit)?,
@@ -109,27 +169,56 @@ fn unsupported(cx: &mut Ctx<'_>, attr: &Attr, op: CmpOp, op_span: Span) -> Optio
     let ty = attr.ty();
     let help = match ty {
         Type::Str => "strings take `==`, `!=`, `in [\"a\", \"b\"]` and `matches \"glob*\"`",
-        Type::StrList => "string lists take `contains`, `==`, `!=`, `in` and `matches`, each holding when any element does",
+        Type::StrList => {
+            "string lists take `contains`, `==`, `!=`, `in` and `matches`, each holding when any element does"
+        }
         Type::Ip => "addresses take `==`, `!=` and `in 10.0.0.0/8`",
         Type::Weekday => "weekdays take `==`, `!=` and `in mon..fri`",
         _ => "see the operators in spec/language.md",
     };
-    cx.error("operator", format!("`{}` cannot be applied to `{attr}` ({})", op.as_str(), ty.describe()), op_span, Some(help));
+    cx.error(
+        "operator",
+        format!(
+            "`{}` cannot be applied to `{attr}` ({})",
+            op.as_str(),
+            ty.describe()
+        ),
+        op_span,
+        Some(help),
+    );
     None
 }
 
 fn string_eq(cx: &mut Ctx<'_>, attr: &Attr, lit: &Lit, span: Span) -> Option<Pred> {
     match &lit.kind {
-        LitKind::Str(s) => Some(Pred::Str(PatternSet(vec![Pattern::exact(s, attr.case_insensitive())]))),
+        LitKind::Str(s) => Some(Pred::Str(PatternSet(vec![Pattern::exact(
+            s,
+            attr.case_insensitive(),
+        )]))),
         other => {
             let _ = span;
-            cx.error("type", format!("`{attr}` is {} and cannot be compared with {}", attr.ty().describe(), other.describe()), lit.span, Some("quote the value, e.g. `\"prod\"`; use `in [...]` for several"));
+            cx.error(
+                "type",
+                format!(
+                    "`{attr}` is {} and cannot be compared with {}",
+                    attr.ty().describe(),
+                    other.describe()
+                ),
+                lit.span,
+                Some("quote the value, e.g. `\"prod\"`; use `in [...]` for several"),
+            );
             None
         }
     }
 }
 
-fn int_pred(cx: &mut Ctx<'_>, attr: &Attr, op: CmpOp, op_span: Span, lit: &Lit) -> Option<Vec<(i64, i64)>> {
+fn int_pred(
+    cx: &mut Ctx<'_>,
+    attr: &Attr,
+    op: CmpOp,
+    op_span: Span,
+    lit: &Lit,
+) -> Option<Vec<(i64, i64)>> {
     let bounds = attr.int_bounds().unwrap_or((i64::MIN, i64::MAX));
     let what = format!("`{attr}`");
     let wrap = matches!(attr, Attr::TimeHour | Attr::TimeMinute);
@@ -137,7 +226,15 @@ fn int_pred(cx: &mut Ctx<'_>, attr: &Attr, op: CmpOp, op_span: Span, lit: &Lit) 
         CmpOp::Eq | CmpOp::In => literals::int_ranges(cx, lit, &what, bounds, wrap),
         CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {
             let LitKind::Int(n) = lit.kind else {
-                cx.error("type", format!("{what} is an integer and cannot be compared with {}", lit.kind.describe()), lit.span, None);
+                cx.error(
+                    "type",
+                    format!(
+                        "{what} is an integer and cannot be compared with {}",
+                        lit.kind.describe()
+                    ),
+                    lit.span,
+                    None,
+                );
                 return None;
             };
             let range = match op {
@@ -147,9 +244,16 @@ fn int_pred(cx: &mut Ctx<'_>, attr: &Attr, op: CmpOp, op_span: Span, lit: &Lit) 
                 _ => Some((n, bounds.1)),
             };
             match range {
-                Some((lo, hi)) if lo <= hi && lo <= bounds.1 && hi >= bounds.0 => Some(vec![(lo.max(bounds.0), hi.min(bounds.1))]),
+                Some((lo, hi)) if lo <= hi && lo <= bounds.1 && hi >= bounds.0 => {
+                    Some(vec![(lo.max(bounds.0), hi.min(bounds.1))])
+                }
                 _ => {
-                    cx.error("out-of-range", format!("{what} {} {n} can never be true", op.as_str()), lit.span, Some(&format!("{what} is {} to {}", bounds.0, bounds.1)));
+                    cx.error(
+                        "out-of-range",
+                        format!("{what} {} {n} can never be true", op.as_str()),
+                        lit.span,
+                        Some(&format!("{what} is {} to {}", bounds.0, bounds.1)),
+                    );
                     None
                 }
             }
@@ -168,7 +272,12 @@ fn weekdays(cx: &mut Ctx<'_>, lit: &Lit) -> Option<u8> {
             LitKind::Weekday(d) => mask |= crate::eval::weekday_bit(*d),
             LitKind::Range(lo, hi) => {
                 let (LitKind::Weekday(a), LitKind::Weekday(b)) = (&lo.kind, &hi.kind) else {
-                    cx.error("type", "`time.weekday` takes weekday ranges such as `mon..fri`", item.span, None);
+                    cx.error(
+                        "type",
+                        "`time.weekday` takes weekday ranges such as `mon..fri`",
+                        item.span,
+                        None,
+                    );
                     return None;
                 };
                 let mut day = *a;
@@ -181,7 +290,15 @@ fn weekdays(cx: &mut Ctx<'_>, lit: &Lit) -> Option<u8> {
                 }
             }
             other => {
-                cx.error("type", format!("`time.weekday` takes weekdays (`mon` … `sun`), found {}", other.describe()), item.span, Some("e.g. `time.weekday in mon..fri`"));
+                cx.error(
+                    "type",
+                    format!(
+                        "`time.weekday` takes weekdays (`mon` … `sun`), found {}",
+                        other.describe()
+                    ),
+                    item.span,
+                    Some("e.g. `time.weekday in mon..fri`"),
+                );
                 return None;
             }
         }
@@ -194,7 +311,15 @@ fn date_pred(cx: &mut Ctx<'_>, op: CmpOp, op_span: Span, lit: &Lit) -> Option<Pr
     let one = |cx: &mut Ctx<'_>, l: &Lit| match l.kind {
         LitKind::Date(d) => Some(d),
         ref other => {
-            cx.error("type", format!("`time.date` takes dates (`2026-12-24`), found {}", other.describe()), l.span, None);
+            cx.error(
+                "type",
+                format!(
+                    "`time.date` takes dates (`2026-12-24`), found {}",
+                    other.describe()
+                ),
+                l.span,
+                None,
+            );
             None
         }
     };
@@ -209,12 +334,22 @@ fn date_pred(cx: &mut Ctx<'_>, op: CmpOp, op_span: Span, lit: &Lit) -> Option<Pr
         (CmpOp::Gt, _) => (one(cx, lit)?.tomorrow().ok()?, Date::MAX),
         (CmpOp::Ge, _) => (one(cx, lit)?, Date::MAX),
         _ => {
-            cx.error("operator", format!("`{}` cannot be applied to `time.date` here", op.as_str()), op_span, Some("dates take `==`, `!=`, `<`, `<=`, `>`, `>=` and `in 2026-12-24..2026-12-26`"));
+            cx.error(
+                "operator",
+                format!("`{}` cannot be applied to `time.date` here", op.as_str()),
+                op_span,
+                Some("dates take `==`, `!=`, `<`, `<=`, `>`, `>=` and `in 2026-12-24..2026-12-26`"),
+            );
             return None;
         }
     };
     if lo > hi {
-        cx.error("range", "date range is empty", lit.span, Some("write the earlier date first; both ends are included"));
+        cx.error(
+            "range",
+            "date range is empty",
+            lit.span,
+            Some("write the earlier date first; both ends are included"),
+        );
         return None;
     }
     Some(Pred::Date(lo, hi))
@@ -225,7 +360,17 @@ fn time_pred(cx: &mut Ctx<'_>, op: CmpOp, op_span: Span, lit: &Lit) -> Option<Pr
     let one = |cx: &mut Ctx<'_>, l: &Lit| match l.kind {
         LitKind::Timestamp(t) => Some(t),
         ref other => {
-            cx.error("type", format!("`time` takes timestamps (`2026-01-01T00:00:00Z`), found {}", other.describe()), l.span, Some("for hours, weekdays and dates use `time.hour`, `time.weekday` and `time.date`"));
+            cx.error(
+                "type",
+                format!(
+                    "`time` takes timestamps (`2026-01-01T00:00:00Z`), found {}",
+                    other.describe()
+                ),
+                l.span,
+                Some(
+                    "for hours, weekdays and dates use `time.hour`, `time.weekday` and `time.date`",
+                ),
+            );
             None
         }
     };
@@ -241,12 +386,22 @@ fn time_pred(cx: &mut Ctx<'_>, op: CmpOp, op_span: Span, lit: &Lit) -> Option<Pr
         (CmpOp::Gt, _) => (one(cx, lit)?.checked_add(tick).ok()?, Timestamp::MAX),
         (CmpOp::Ge, _) => (one(cx, lit)?, Timestamp::MAX),
         _ => {
-            cx.error("operator", format!("`{}` cannot be applied to `time`", op.as_str()), op_span, Some("`time` takes `==`, `<`, `<=`, `>`, `>=` and `in T1..T2`"));
+            cx.error(
+                "operator",
+                format!("`{}` cannot be applied to `time`", op.as_str()),
+                op_span,
+                Some("`time` takes `==`, `<`, `<=`, `>`, `>=` and `in T1..T2`"),
+            );
             return None;
         }
     };
     if lo > hi {
-        cx.error("range", "time range is empty", lit.span, Some("write the earlier instant first; both ends are included"));
+        cx.error(
+            "range",
+            "time range is empty",
+            lit.span,
+            Some("write the earlier instant first; both ends are included"),
+        );
         return None;
     }
     Some(Pred::Time(lo, hi))
@@ -258,7 +413,15 @@ fn scalar(cx: &mut Ctx<'_>, lit: &Lit) -> Option<Scalar> {
         LitKind::Int(n) => Some(Scalar::Int(*n)),
         LitKind::Bool(b) => Some(Scalar::Bool(*b)),
         other => {
-            cx.error("type", format!("context values are strings, integers or booleans, found {}", other.describe()), lit.span, Some("quote other values as strings"));
+            cx.error(
+                "type",
+                format!(
+                    "context values are strings, integers or booleans, found {}",
+                    other.describe()
+                ),
+                lit.span,
+                Some("quote other values as strings"),
+            );
             None
         }
     }
@@ -270,7 +433,12 @@ fn dyn_pred(cx: &mut Ctx<'_>, op: CmpOp, op_span: Span, lit: &Lit) -> Option<Dyn
         (CmpOp::In, LitKind::Range(a, b)) => match (&a.kind, &b.kind) {
             (LitKind::Int(lo), LitKind::Int(hi)) if lo <= hi => Some(DynPred::IntRange(*lo, *hi)),
             _ => {
-                cx.error("range", "context ranges are non-empty integer ranges such as `1..5`", lit.span, None);
+                cx.error(
+                    "range",
+                    "context ranges are non-empty integer ranges such as `1..5`",
+                    lit.span,
+                    None,
+                );
                 None
             }
         },
@@ -290,19 +458,44 @@ fn dyn_pred(cx: &mut Ctx<'_>, op: CmpOp, op_span: Span, lit: &Lit) -> Option<Dyn
             match range {
                 Some((lo, hi)) => Some(DynPred::IntRange(lo, hi)),
                 None => {
-                    cx.error("out-of-range", format!("`{} {n}` can never be true", op.as_str()), lit.span, None);
+                    cx.error(
+                        "out-of-range",
+                        format!("`{} {n}` can never be true", op.as_str()),
+                        lit.span,
+                        None,
+                    );
                     None
                 }
             }
         }
         (CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge, other) => {
-            cx.error("type", format!("`{}` compares integers, found {}", op.as_str(), other.describe()), lit.span, None);
+            cx.error(
+                "type",
+                format!(
+                    "`{}` compares integers, found {}",
+                    op.as_str(),
+                    other.describe()
+                ),
+                lit.span,
+                None,
+            );
             None
         }
-        (CmpOp::Matches, _) => Some(DynPred::Glob(literals::patterns(cx, lit, "`matches`", true, false)?)),
+        (CmpOp::Matches, _) => Some(DynPred::Glob(literals::patterns(
+            cx,
+            lit,
+            "`matches`",
+            true,
+            false,
+        )?)),
         (CmpOp::Contains, _) => Some(DynPred::Contains(scalar(cx, lit)?)),
         (CmpOp::Ne, _) => {
-            cx.error("operator", "`!=` is lowered before this point", op_span, None);
+            cx.error(
+                "operator",
+                "`!=` is lowered before this point",
+                op_span,
+                None,
+            );
             None
         }
     }

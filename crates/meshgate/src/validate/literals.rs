@@ -13,7 +13,12 @@ use crate::syntax::ast::{Lit, LitKind};
 pub fn items<'l>(cx: &mut Ctx<'_>, lit: &'l Lit, what: &str) -> Option<Vec<&'l Lit>> {
     match &lit.kind {
         LitKind::List(items) if items.is_empty() => {
-            cx.error("empty-list", format!("empty list in {what} matches nothing"), lit.span, Some("give at least one value, or remove the matcher"));
+            cx.error(
+                "empty-list",
+                format!("empty list in {what} matches nothing"),
+                lit.span,
+                Some("give at least one value, or remove the matcher"),
+            );
             None
         }
         LitKind::List(items) => Some(items.iter().collect()),
@@ -22,12 +27,26 @@ pub fn items<'l>(cx: &mut Ctx<'_>, lit: &'l Lit, what: &str) -> Option<Vec<&'l L
 }
 
 /// A string or list of strings, as patterns (`*` makes a glob when `globs` is true).
-pub fn patterns(cx: &mut Ctx<'_>, lit: &Lit, what: &str, globs: bool, case_insensitive: bool) -> Option<PatternSet> {
+pub fn patterns(
+    cx: &mut Ctx<'_>,
+    lit: &Lit,
+    what: &str,
+    globs: bool,
+    case_insensitive: bool,
+) -> Option<PatternSet> {
     let mut out = Vec::new();
     let mut ok = true;
     for item in items(cx, lit, what)? {
         let LitKind::Str(s) = &item.kind else {
-            cx.error("type", format!("{what} takes a string or a list of strings, found {}", item.kind.describe()), item.span, Some("quote the value, e.g. `\"prod\"`"));
+            cx.error(
+                "type",
+                format!(
+                    "{what} takes a string or a list of strings, found {}",
+                    item.kind.describe()
+                ),
+                item.span,
+                Some("quote the value, e.g. `\"prod\"`"),
+            );
             ok = false;
             continue;
         };
@@ -52,7 +71,12 @@ pub fn paths(cx: &mut Ctx<'_>, lit: &Lit, what: &str) -> Option<PatternSet> {
     let mut ok = true;
     for (p, item) in set.0.iter().zip(items(cx, lit, what).unwrap_or_default()) {
         if !p.as_str().starts_with('/') && !p.as_str().starts_with('*') {
-            cx.error("path", format!("path `{}` does not start with `/`", p.as_str()), item.span, Some("request paths always start with `/`, so this pattern could never match"));
+            cx.error(
+                "path",
+                format!("path `{}` does not start with `/`", p.as_str()),
+                item.span,
+                Some("request paths always start with `/`, so this pattern could never match"),
+            );
             ok = false;
         }
     }
@@ -68,11 +92,24 @@ pub fn networks(cx: &mut Ctx<'_>, lit: &Lit, what: &str) -> Option<Vec<IpNet>> {
             LitKind::Cidr(net) => out.push(*net),
             LitKind::Ip(ip) => out.push(IpNet::from(*ip)),
             LitKind::Str(s) => {
-                cx.error("type", format!("{what} takes IP addresses or CIDR blocks, found the string `{s}`"), item.span, Some("write addresses without quotes, e.g. `10.0.0.0/8`"));
+                cx.error(
+                    "type",
+                    format!("{what} takes IP addresses or CIDR blocks, found the string `{s}`"),
+                    item.span,
+                    Some("write addresses without quotes, e.g. `10.0.0.0/8`"),
+                );
                 ok = false;
             }
             other => {
-                cx.error("type", format!("{what} takes IP addresses or CIDR blocks, found {}", other.describe()), item.span, Some("e.g. `10.0.0.0/8` or `[10.0.0.0/8, 192.168.1.7]`"));
+                cx.error(
+                    "type",
+                    format!(
+                        "{what} takes IP addresses or CIDR blocks, found {}",
+                        other.describe()
+                    ),
+                    item.span,
+                    Some("e.g. `10.0.0.0/8` or `[10.0.0.0/8, 192.168.1.7]`"),
+                );
                 ok = false;
             }
         }
@@ -82,7 +119,13 @@ pub fn networks(cx: &mut Ctx<'_>, lit: &Lit, what: &str) -> Option<Vec<IpNet>> {
 
 /// Integers and ranges within `bounds`, as inclusive ranges. With `wrap`, a range whose low end
 /// is above its high end wraps around (`22..6` for hours).
-pub fn int_ranges(cx: &mut Ctx<'_>, lit: &Lit, what: &str, bounds: (i64, i64), wrap: bool) -> Option<Vec<(i64, i64)>> {
+pub fn int_ranges(
+    cx: &mut Ctx<'_>,
+    lit: &Lit,
+    what: &str,
+    bounds: (i64, i64),
+    wrap: bool,
+) -> Option<Vec<(i64, i64)>> {
     let mut out = Vec::new();
     let mut ok = true;
     for item in items(cx, lit, what)? {
@@ -94,12 +137,26 @@ pub fn int_ranges(cx: &mut Ctx<'_>, lit: &Lit, what: &str, bounds: (i64, i64), w
     ok.then_some(out)
 }
 
-fn int_range(cx: &mut Ctx<'_>, lit: &Lit, what: &str, bounds: (i64, i64), wrap: bool) -> Option<Vec<(i64, i64)>> {
+fn int_range(
+    cx: &mut Ctx<'_>,
+    lit: &Lit,
+    what: &str,
+    bounds: (i64, i64),
+    wrap: bool,
+) -> Option<Vec<(i64, i64)>> {
     match &lit.kind {
         LitKind::Int(n) => Some(vec![(in_bounds(cx, *n, lit.span, what, bounds)?, *n)]),
         LitKind::Range(lo, hi) => {
             let (LitKind::Int(a), LitKind::Int(b)) = (&lo.kind, &hi.kind) else {
-                cx.error("type", format!("{what} takes integer ranges, found `{}`", describe_range(lo, hi)), lit.span, None);
+                cx.error(
+                    "type",
+                    format!(
+                        "{what} takes integer ranges, found `{}`",
+                        describe_range(lo, hi)
+                    ),
+                    lit.span,
+                    None,
+                );
                 return None;
             };
             let a = in_bounds(cx, *a, lo.span, what, bounds)?;
@@ -109,12 +166,25 @@ fn int_range(cx: &mut Ctx<'_>, lit: &Lit, what: &str, bounds: (i64, i64), wrap: 
             } else if wrap {
                 Some(vec![(a, bounds.1), (bounds.0, b)])
             } else {
-                cx.error("range", format!("range `{a}..{b}` is empty"), lit.span, Some("write the low end first; both ends are included"));
+                cx.error(
+                    "range",
+                    format!("range `{a}..{b}` is empty"),
+                    lit.span,
+                    Some("write the low end first; both ends are included"),
+                );
                 None
             }
         }
         other => {
-            cx.error("type", format!("{what} takes integers or ranges, found {}", other.describe()), lit.span, Some("e.g. `8080`, `8000..8999` or `[80, 443]`"));
+            cx.error(
+                "type",
+                format!(
+                    "{what} takes integers or ranges, found {}",
+                    other.describe()
+                ),
+                lit.span,
+                Some("e.g. `8080`, `8000..8999` or `[80, 443]`"),
+            );
             None
         }
     }
@@ -124,9 +194,20 @@ fn describe_range(lo: &Lit, hi: &Lit) -> String {
     format!("{}..{}", lo.kind.describe(), hi.kind.describe())
 }
 
-fn in_bounds(cx: &mut Ctx<'_>, n: i64, span: Span, what: &str, (lo, hi): (i64, i64)) -> Option<i64> {
+fn in_bounds(
+    cx: &mut Ctx<'_>,
+    n: i64,
+    span: Span,
+    what: &str,
+    (lo, hi): (i64, i64),
+) -> Option<i64> {
     if n < lo || n > hi {
-        cx.error("out-of-range", format!("{what} is {lo} to {hi}; `{n}` can never match"), span, None);
+        cx.error(
+            "out-of-range",
+            format!("{what} is {lo} to {hi}; `{n}` can never match"),
+            span,
+            None,
+        );
         return None;
     }
     Some(n)

@@ -11,7 +11,7 @@ mod roles;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::attr::{closest, Attr};
+use crate::attr::{Attr, closest};
 use crate::diagnostic::Diagnostic;
 use crate::model::{Clause, Grant, Pred, Role, Rule, Test, Zone};
 use crate::span::{FileId, SourceFile, Span};
@@ -27,12 +27,22 @@ pub struct Ctx<'s> {
 
 impl<'s> Ctx<'s> {
     fn new(files: &'s [Arc<SourceFile>]) -> Self {
-        Ctx { files, file: 0, diagnostics: Vec::new(), quiet: false }
+        Ctx {
+            files,
+            file: 0,
+            diagnostics: Vec::new(),
+            quiet: false,
+        }
     }
 
     /// A context that discards what it is told (for re-validating shared statements).
     fn quiet(&self) -> Ctx<'s> {
-        Ctx { files: self.files, file: self.file, diagnostics: Vec::new(), quiet: true }
+        Ctx {
+            files: self.files,
+            file: self.file,
+            diagnostics: Vec::new(),
+            quiet: true,
+        }
     }
 
     fn set_file(&mut self, file: usize) {
@@ -44,7 +54,13 @@ impl<'s> Ctx<'s> {
     }
 
     /// Reports an error at `span` in the current file.
-    pub fn error(&mut self, code: &'static str, message: impl Into<String>, span: Span, help: Option<&str>) {
+    pub fn error(
+        &mut self,
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        help: Option<&str>,
+    ) {
         if self.quiet {
             return;
         }
@@ -58,7 +74,13 @@ impl<'s> Ctx<'s> {
     }
 
     /// Reports a warning at `span` in the current file.
-    pub fn warning(&mut self, code: &'static str, message: impl Into<String>, span: Span, help: Option<&str>) {
+    pub fn warning(
+        &mut self,
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        help: Option<&str>,
+    ) {
         if self.quiet {
             return;
         }
@@ -111,14 +133,24 @@ pub fn validate(files: &[Arc<SourceFile>], trees: &[ast::File]) -> Validated {
         }
     }
     let roles = roles::expand(&mut cx, &role_decls);
-    let declared_roles: Vec<&str> = role_decls.iter().map(|(_, r)| r.name.name.as_str()).collect();
+    let declared_roles: Vec<&str> = role_decls
+        .iter()
+        .map(|(_, r)| r.name.name.as_str())
+        .collect();
     let mut seen: HashMap<&str, (usize, Span)> = HashMap::new();
     let mut rules = Vec::new();
     for (file, decl) in rule_decls {
         cx.set_file(file);
         if let Some(&(first_file, first_span)) = seen.get(decl.id.value.as_str()) {
             let at = cx.location(first_file, first_span);
-            cx.error("duplicate-id", format!("rule id `{}` is used twice", decl.id.value), decl.id.span, Some(&format!("first used at {at}; rule ids are unique across the policy set")));
+            cx.error(
+                "duplicate-id",
+                format!("rule id `{}` is used twice", decl.id.value),
+                decl.id.span,
+                Some(&format!(
+                    "first used at {at}; rule ids are unique across the policy set"
+                )),
+            );
             // Still check the rule, so its other errors are reported too.
             let _ = rule(&mut cx, decl, &roles, &declared_roles);
             continue;
@@ -128,7 +160,11 @@ pub fn validate(files: &[Arc<SourceFile>], trees: &[ast::File]) -> Validated {
             rules.push(rule);
         }
     }
-    Validated { rules, roles, diagnostics: cx.diagnostics }
+    Validated {
+        rules,
+        roles,
+        diagnostics: cx.diagnostics,
+    }
 }
 
 /// Warns about characters that make text read differently from what it is: bidirectional
@@ -136,7 +172,11 @@ pub fn validate(files: &[Arc<SourceFile>], trees: &[ast::File]) -> Validated {
 fn check_text(cx: &mut Ctx<'_>, file: &SourceFile, id: FileId) {
     for (offset, c) in file.text().char_indices() {
         let kind = match c {
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}' => "bidirectional control character",
+            '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}' => "bidirectional control character",
             '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => "invisible character",
             '\0' => "NUL character",
             _ => continue,
@@ -146,10 +186,20 @@ fn check_text(cx: &mut Ctx<'_>, file: &SourceFile, id: FileId) {
     }
 }
 
-fn rule(cx: &mut Ctx<'_>, decl: &ast::RuleDecl, roles: &HashMap<String, Role>, declared_roles: &[&str]) -> Option<Rule> {
+fn rule(
+    cx: &mut Ctx<'_>,
+    decl: &ast::RuleDecl,
+    roles: &HashMap<String, Role>,
+    declared_roles: &[&str],
+) -> Option<Rule> {
     let before = cx.diagnostics.len();
     if decl.id.value.is_empty() || decl.id.value.chars().any(char::is_control) {
-        cx.error("rule-id", "rule id must be non-empty and free of control characters", decl.id.span, None);
+        cx.error(
+            "rule-id",
+            "rule id must be non-empty and free of control characters",
+            decl.id.span,
+            None,
+        );
     }
     let mut rule = Rule {
         id: decl.id.value.clone(),
@@ -187,15 +237,26 @@ fn rule(cx: &mut Ctx<'_>, decl: &ast::RuleDecl, roles: &HashMap<String, Role>, d
                 for n in names {
                     match roles.get(&n.name) {
                         Some(role) => {
-                            rule.grants.push(Grant { role: n.name.clone(), span: n.span, permissions: Arc::clone(&role.permissions) });
+                            rule.grants.push(Grant {
+                                role: n.name.clone(),
+                                span: n.span,
+                                permissions: Arc::clone(&role.permissions),
+                            });
                         }
                         None if declared_roles.contains(&n.name.as_str()) => {
                             // The role itself is broken and already reported.
                             broken = true;
                         }
                         None => {
-                            let help = closest(&n.name, declared_roles.iter().copied()).map(|s| format!("did you mean `{s}`?"));
-                            cx.error("unknown-role", format!("unknown role `{}`", n.name), n.span, help.as_deref().or(Some("declare it with `role NAME { permit … }`")));
+                            let help = closest(&n.name, declared_roles.iter().copied())
+                                .map(|s| format!("did you mean `{s}`?"));
+                            cx.error(
+                                "unknown-role",
+                                format!("unknown role `{}`", n.name),
+                                n.span,
+                                help.as_deref()
+                                    .or(Some("declare it with `role NAME { permit … }`")),
+                            );
                         }
                     }
                 }
@@ -212,24 +273,45 @@ fn rule(cx: &mut Ctx<'_>, decl: &ast::RuleDecl, roles: &HashMap<String, Role>, d
             }
             RuleStmt::Timezone(name) => {
                 if zone_span.is_some() {
-                    cx.error("timezone", "`timezone` is given twice", name.span, Some("a rule has one time zone"));
+                    cx.error(
+                        "timezone",
+                        "`timezone` is given twice",
+                        name.span,
+                        Some("a rule has one time zone"),
+                    );
                     continue;
                 }
                 zone_span = Some(name.span);
                 match jiff::tz::db().get(&name.value) {
-                    Ok(tz) => rule.zone = Zone { name: name.value.clone(), tz },
+                    Ok(tz) => {
+                        rule.zone = Zone {
+                            name: name.value.clone(),
+                            tz,
+                        }
+                    }
                     Err(_) => {
-                        let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+                        let names: Vec<String> =
+                            jiff::tz::db().available().map(|n| n.to_string()).collect();
                         let help = closest(&name.value, names.iter().map(String::as_str))
                             .map(|s| format!("did you mean `{s}`?"))
-                            .unwrap_or_else(|| "use an IANA time zone name such as `Europe/Berlin` or `UTC`".to_string());
-                        cx.error("timezone", format!("unknown time zone `{}`", name.value), name.span, Some(&help));
+                            .unwrap_or_else(|| {
+                                "use an IANA time zone name such as `Europe/Berlin` or `UTC`"
+                                    .to_string()
+                            });
+                        cx.error(
+                            "timezone",
+                            format!("unknown time zone `{}`", name.value),
+                            name.span,
+                            Some(&help),
+                        );
                     }
                 }
             }
         }
     }
-    let has_errors = cx.diagnostics[before..].iter().any(|d| d.severity() == crate::diagnostic::Severity::Error);
+    let has_errors = cx.diagnostics[before..]
+        .iter()
+        .any(|d| d.severity() == crate::diagnostic::Severity::Error);
     (!has_errors && !broken).then_some(rule)
 }
 
@@ -239,8 +321,26 @@ enum Side {
     To,
 }
 
-const FROM_MATCHERS: [&str; 8] = ["principal", "namespace", "service_account", "trust_domain", "label", "ip", "remote_ip", "request_principal"];
-const TO_MATCHERS: [&str; 8] = ["service", "host", "namespace", "label", "port", "method", "path", "ip"];
+const FROM_MATCHERS: [&str; 8] = [
+    "principal",
+    "namespace",
+    "service_account",
+    "trust_domain",
+    "label",
+    "ip",
+    "remote_ip",
+    "request_principal",
+];
+const TO_MATCHERS: [&str; 8] = [
+    "service",
+    "host",
+    "namespace",
+    "label",
+    "port",
+    "method",
+    "path",
+    "ip",
+];
 
 fn clause(cx: &mut Ctx<'_>, c: &ast::Clause, side: Side) -> Option<Clause> {
     let mut tests = Vec::new();
@@ -251,12 +351,20 @@ fn clause(cx: &mut Ctx<'_>, c: &ast::Clause, side: Side) -> Option<Clause> {
             None => ok = false,
         }
     }
-    ok.then_some(Clause { tests, span: c.span })
+    ok.then_some(Clause {
+        tests,
+        span: c.span,
+    })
 }
 
 fn matcher(cx: &mut Ctx<'_>, m: &ast::Matcher, side: Side) -> Option<Test> {
     let kind = m.kind.name.as_str();
-    let key = || m.key.as_ref().map(|k| Box::<str>::from(k.value.as_str())).unwrap_or_default();
+    let key = || {
+        m.key
+            .as_ref()
+            .map(|k| Box::<str>::from(k.value.as_str()))
+            .unwrap_or_default()
+    };
     let attr = match (side, kind) {
         (Side::From, "principal") => Attr::SourcePrincipal,
         (Side::From, "namespace") => Attr::SourceNamespace,
@@ -284,23 +392,53 @@ fn matcher(cx: &mut Ctx<'_>, m: &ast::Matcher, side: Side) -> Option<Test> {
             } else {
                 match closest(kind, here.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("the matchers here are {}", here.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
+                    None => format!(
+                        "the matchers here are {}",
+                        here.iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 }
             };
             let side_kw = if side == Side::From { "from" } else { "to" };
-            cx.error("unknown-matcher", format!("unknown `{side_kw}` matcher `{kind}`"), m.kind.span, Some(&help));
+            cx.error(
+                "unknown-matcher",
+                format!("unknown `{side_kw}` matcher `{kind}`"),
+                m.kind.span,
+                Some(&help),
+            );
             return None;
         }
     };
     let what = format!("`{kind}`");
     let pred = match attr {
-        Attr::SourceIp | Attr::SourceRemoteIp | Attr::DestIp => Pred::Ip(literals::networks(cx, &m.value, &what)?),
-        Attr::DestPort => Pred::Int(literals::int_ranges(cx, &m.value, &what, (0, 65_535), false)?),
+        Attr::SourceIp | Attr::SourceRemoteIp | Attr::DestIp => {
+            Pred::Ip(literals::networks(cx, &m.value, &what)?)
+        }
+        Attr::DestPort => Pred::Int(literals::int_ranges(
+            cx,
+            &m.value,
+            &what,
+            (0, 65_535),
+            false,
+        )?),
         Attr::Method => Pred::Str(methods(cx, &m.value)?),
         Attr::Path => Pred::Str(literals::paths(cx, &m.value, &what)?),
-        _ => Pred::Str(literals::patterns(cx, &m.value, &what, true, attr.case_insensitive())?),
+        _ => Pred::Str(literals::patterns(
+            cx,
+            &m.value,
+            &what,
+            true,
+            attr.case_insensitive(),
+        )?),
     };
-    Some(Test { attr, pred, negated: m.negated.is_some(), span: m.span })
+    Some(Test {
+        attr,
+        pred,
+        negated: m.negated.is_some(),
+        span: m.span,
+    })
 }
 
 fn methods(cx: &mut Ctx<'_>, lit: &ast::Lit) -> Option<crate::pattern::PatternSet> {
@@ -309,13 +447,26 @@ fn methods(cx: &mut Ctx<'_>, lit: &ast::Lit) -> Option<crate::pattern::PatternSe
         let name = match &item.kind {
             ast::LitKind::Ident(s) | ast::LitKind::Str(s) => s,
             other => {
-                cx.error("type", format!("`method` takes HTTP methods, found {}", other.describe()), item.span, Some("e.g. `method GET` or `method [GET, HEAD]`"));
+                cx.error(
+                    "type",
+                    format!("`method` takes HTTP methods, found {}", other.describe()),
+                    item.span,
+                    Some("e.g. `method GET` or `method [GET, HEAD]`"),
+                );
                 return None;
             }
         };
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase()) {
-            let help = format!("methods are upper case, e.g. `{}`", name.to_ascii_uppercase());
-            cx.error("method", format!("invalid HTTP method `{name}`"), item.span, Some(&help));
+            let help = format!(
+                "methods are upper case, e.g. `{}`",
+                name.to_ascii_uppercase()
+            );
+            cx.error(
+                "method",
+                format!("invalid HTTP method `{name}`"),
+                item.span,
+                Some(&help),
+            );
             return None;
         }
         out.push(crate::pattern::Pattern::exact(name, false));

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{literals, Ctx};
+use super::{Ctx, literals};
 use crate::attr::closest;
 use crate::model::{Permission, Role};
 use crate::syntax::ast::{self, RoleStmt};
@@ -15,7 +15,12 @@ pub fn expand(cx: &mut Ctx<'_>, decls: &[(usize, &ast::RoleDecl)]) -> HashMap<St
         cx.set_file(file);
         if let Some(&(first_file, first)) = by_name.get(decl.name.name.as_str()) {
             let at = cx.location(first_file, first.name.span);
-            cx.error("duplicate-role", format!("role `{}` is declared twice", decl.name.name), decl.name.span, Some(&format!("first declared at {at}")));
+            cx.error(
+                "duplicate-role",
+                format!("role `{}` is declared twice", decl.name.name),
+                decl.name.span,
+                Some(&format!("first declared at {at}")),
+            );
             continue;
         }
         by_name.insert(&decl.name.name, (file, decl));
@@ -26,17 +31,32 @@ pub fn expand(cx: &mut Ctx<'_>, decls: &[(usize, &ast::RoleDecl)]) -> HashMap<St
     for name in names {
         let mut stack = Vec::new();
         if let Some(perms) = permissions(cx, &by_name, name, &mut stack) {
-            let Some(&(file, decl)) = by_name.get(name) else { continue };
+            let Some(&(file, decl)) = by_name.get(name) else {
+                continue;
+            };
             cx.set_file(file);
             if perms.is_empty() {
-                cx.error("empty-role", format!("role `{name}` grants no permission"), decl.name.span, Some("add a `permit` or an `include`"));
+                cx.error(
+                    "empty-role",
+                    format!("role `{name}` grants no permission"),
+                    decl.name.span,
+                    Some("add a `permit` or an `include`"),
+                );
                 continue;
             }
             let includes = decl.body.iter().filter_map(|s| match s {
                 RoleStmt::Include(i) => Some(i.name.clone()),
                 RoleStmt::Permit(_) => None,
             });
-            out.insert(name.to_string(), Role { name: name.to_string(), span: decl.name.span, permissions: perms.into(), includes: includes.collect() });
+            out.insert(
+                name.to_string(),
+                Role {
+                    name: name.to_string(),
+                    span: decl.name.span,
+                    permissions: perms.into(),
+                    includes: includes.collect(),
+                },
+            );
         }
     }
     out
@@ -63,17 +83,31 @@ fn permissions(
                 None => ok = false,
             },
             RoleStmt::Include(inc) => {
-                if stack.iter().any(|s| *s == inc.name) {
+                if stack.contains(&inc.name) {
                     if reporting {
                         let mut cycle = stack.clone();
                         cycle.push(inc.name.clone());
-                        cx.error("role-cycle", format!("role `{name}` includes itself through `{}`", cycle.join("` → `")), inc.span, Some("remove one of the includes in the cycle"));
+                        cx.error(
+                            "role-cycle",
+                            format!(
+                                "role `{name}` includes itself through `{}`",
+                                cycle.join("` → `")
+                            ),
+                            inc.span,
+                            Some("remove one of the includes in the cycle"),
+                        );
                     }
                     ok = false;
                 } else if !roles.contains_key(inc.name.as_str()) {
                     if reporting {
-                        let help = closest(&inc.name, roles.keys().copied()).map(|s| format!("did you mean `{s}`?"));
-                        cx.error("unknown-role", format!("unknown role `{}`", inc.name), inc.span, help.as_deref());
+                        let help = closest(&inc.name, roles.keys().copied())
+                            .map(|s| format!("did you mean `{s}`?"));
+                        cx.error(
+                            "unknown-role",
+                            format!("unknown role `{}`", inc.name),
+                            inc.span,
+                            help.as_deref(),
+                        );
                     }
                     ok = false;
                 } else {
@@ -107,8 +141,16 @@ fn permit(cx: &mut Ctx<'_>, p: &ast::Permit, role: &str, reporting: bool) -> Opt
         Some(ms) => {
             for m in ms {
                 if !m.name.bytes().all(|b| b.is_ascii_uppercase()) {
-                    let help = format!("methods are upper case, e.g. `{}`", m.name.to_ascii_uppercase());
-                    cx.error("method", format!("invalid HTTP method `{}`", m.name), m.span, Some(&help));
+                    let help = format!(
+                        "methods are upper case, e.g. `{}`",
+                        m.name.to_ascii_uppercase()
+                    );
+                    cx.error(
+                        "method",
+                        format!("invalid HTTP method `{}`", m.name),
+                        m.span,
+                        Some(&help),
+                    );
                     ok = false;
                 }
             }
@@ -116,8 +158,14 @@ fn permit(cx: &mut Ctx<'_>, p: &ast::Permit, role: &str, reporting: bool) -> Opt
         }
     };
     let paths = literals::paths(cx, &p.paths, "`on`");
-    let hosts = p.hosts.as_ref().map(|h| literals::patterns(cx, h, "`host`", true, true));
-    let ports = p.ports.as_ref().map(|l| literals::int_ranges(cx, l, "`port`", (0, 65_535), false));
+    let hosts = p
+        .hosts
+        .as_ref()
+        .map(|h| literals::patterns(cx, h, "`host`", true, true));
+    let ports = p
+        .ports
+        .as_ref()
+        .map(|l| literals::int_ranges(cx, l, "`port`", (0, 65_535), false));
     let hosts = match hosts {
         Some(None) => {
             ok = false;
@@ -135,5 +183,13 @@ fn permit(cx: &mut Ctx<'_>, p: &ast::Permit, role: &str, reporting: bool) -> Opt
         None => None,
     };
     let paths = paths?;
-    ok.then(|| Permission { role: role.to_string(), via: Vec::new(), methods, paths, hosts, ports, span: p.span })
+    ok.then(|| Permission {
+        role: role.to_string(),
+        via: Vec::new(),
+        methods,
+        paths,
+        hosts,
+        ports,
+        span: p.span,
+    })
 }

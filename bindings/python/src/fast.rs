@@ -13,12 +13,61 @@ use std::net::IpAddr;
 
 use meshgate::request::{MAX_LIST_ITEMS, MAX_MAP_ENTRIES, Pairs, Value};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
 
 /// Deepest claim or context value built here (the core accepts deeper; those take the JSON route).
 const MAX_DEPTH: usize = 8;
 /// Most string bytes in one request built here (far below the core's limit on JSON text).
 const MAX_BYTES: usize = 64 * 1024;
+
+/// Every field name of the request shape.
+const FIELDS: [&str; 24] = [
+    "source",
+    "destination",
+    "request",
+    "connection",
+    "time",
+    "context",
+    "principal",
+    "namespace",
+    "service_account",
+    "trust_domain",
+    "labels",
+    "ip",
+    "remote_ip",
+    "service",
+    "port",
+    "method",
+    "path",
+    "host",
+    "headers",
+    "auth",
+    "presenter",
+    "audiences",
+    "claims",
+    "sni",
+];
+
+static INTERNED: PyOnceLock<Vec<(Py<PyString>, &'static str)>> = PyOnceLock::new();
+
+/// A dict key as a field name. Keys written as literals in Python code are the interned strings,
+/// recognised by identity without decoding them; any other key is decoded and compared.
+fn field_name(k: &Bound<'_, PyAny>) -> Option<Cow<'static, str>> {
+    let py = k.py();
+    let interned = INTERNED.get_or_init(py, || {
+        FIELDS
+            .iter()
+            .map(|f| (PyString::intern(py, f).unbind(), *f))
+            .collect()
+    });
+    if let Some((_, name)) = interned.iter().find(|(s, _)| k.as_ptr() == s.as_ptr()) {
+        return Some(Cow::Borrowed(name));
+    }
+    Some(Cow::Owned(
+        k.cast::<PyString>().ok()?.to_cow().ok()?.into_owned(),
+    ))
+}
 
 struct Budget(usize);
 
@@ -117,7 +166,7 @@ fn strings(v: &Bound<'_, PyAny>, budget: &mut Budget) -> Option<Vec<Cow<'static,
 fn source(v: &Bound<'_, PyAny>, r: &mut meshgate::Request<'static>, b: &mut Budget) -> Option<()> {
     for (k, v) in dict(v)?.iter() {
         let s = &mut r.source;
-        match k.cast::<PyString>().ok()?.to_cow().ok()?.as_ref() {
+        match field_name(&k)?.as_ref() {
             "principal" => s.principal = Some(string(&v, b)?),
             "namespace" => s.namespace = Some(string(&v, b)?),
             "service_account" => s.service_account = Some(string(&v, b)?),
@@ -138,7 +187,7 @@ fn destination(
 ) -> Option<()> {
     for (k, v) in dict(v)?.iter() {
         let d = &mut r.destination;
-        match k.cast::<PyString>().ok()?.to_cow().ok()?.as_ref() {
+        match field_name(&k)?.as_ref() {
             "service" => d.service = Some(string(&v, b)?),
             "namespace" => d.namespace = Some(string(&v, b)?),
             "labels" => d.labels = str_pairs(&v, b)?,
@@ -156,7 +205,7 @@ fn destination(
 fn auth(v: &Bound<'_, PyAny>, r: &mut meshgate::Request<'static>, b: &mut Budget) -> Option<()> {
     for (k, v) in dict(v)?.iter() {
         let a = &mut r.request.auth;
-        match k.cast::<PyString>().ok()?.to_cow().ok()?.as_ref() {
+        match field_name(&k)?.as_ref() {
             "principal" => a.principal = Some(string(&v, b)?),
             "presenter" => a.presenter = Some(string(&v, b)?),
             "audiences" => a.audiences = Some(Cow::Owned(strings(&v, b)?)),
@@ -169,7 +218,7 @@ fn auth(v: &Bound<'_, PyAny>, r: &mut meshgate::Request<'static>, b: &mut Budget
 
 fn http(v: &Bound<'_, PyAny>, r: &mut meshgate::Request<'static>, b: &mut Budget) -> Option<()> {
     for (k, v) in dict(v)?.iter() {
-        match k.cast::<PyString>().ok()?.to_cow().ok()?.as_ref() {
+        match field_name(&k)?.as_ref() {
             "method" => r.request.method = Some(string(&v, b)?),
             "path" => r.request.path = Some(string(&v, b)?),
             "host" => r.request.host = Some(string(&v, b)?),
@@ -187,7 +236,7 @@ fn connection(
     b: &mut Budget,
 ) -> Option<()> {
     for (k, v) in dict(v)?.iter() {
-        match k.cast::<PyString>().ok()?.to_cow().ok()?.as_ref() {
+        match field_name(&k)?.as_ref() {
             "sni" => r.connection.sni = Some(string(&v, b)?),
             _ => return None,
         }
@@ -200,7 +249,7 @@ pub fn request(obj: &Bound<'_, PyDict>) -> Option<meshgate::Request<'static>> {
     let mut r = meshgate::Request::default();
     let mut b = Budget(MAX_BYTES);
     for (k, v) in obj.iter() {
-        match k.cast::<PyString>().ok()?.to_cow().ok()?.as_ref() {
+        match field_name(&k)?.as_ref() {
             "source" => source(&v, &mut r, &mut b)?,
             "destination" => destination(&v, &mut r, &mut b)?,
             "request" => http(&v, &mut r, &mut b)?,

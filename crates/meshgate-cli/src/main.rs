@@ -2,8 +2,11 @@
 //!
 //! Exit codes are part of the interface: see `meshgate --help` and each command's `--help`.
 
+mod explain_cmd;
+mod fmt_cmd;
 mod load;
 mod requests;
+mod test_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +73,58 @@ enum Command {
         #[arg(long)]
         no_clock: bool,
     },
+    /// Run policy tests: `*.test.json` files of named requests and expected decisions.
+    ///
+    /// PATHS are test files or directories searched recursively (default: `.`). A test file
+    /// tests the policies it names in `"policies"` (relative to it), or else every `*.mgp` file
+    /// in its directory. Requests in tests are never stamped with the clock.
+    ///
+    /// Exit code 0 when every test passes, 1 when a test fails or a test or policy file has
+    /// errors, 2 when no test file is found.
+    Test {
+        /// Test files or directories.
+        #[arg(value_name = "PATHS")]
+        paths: Vec<PathBuf>,
+        /// Output format (`json` prints one report with every case's decision).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Report which rules, clauses, grants and conditions the tests exercised.
+        #[arg(long)]
+        coverage: bool,
+        /// Write coverage as an lcov tracefile to this path.
+        #[arg(long, value_name = "FILE")]
+        lcov: Option<PathBuf>,
+    },
+    /// Explain a decision: the rules that decided and, for a denial, the nearest allow rules
+    /// with exactly the conditions that failed.
+    ///
+    /// Requests are read and stamped with the clock as by `eval`. Exit codes as for `eval`.
+    Explain {
+        /// Policy files (.mgp), loaded as one set in the order given.
+        #[arg(long, required = true, num_args = 1.., value_name = "FILES")]
+        policy: Vec<PathBuf>,
+        /// The request as JSON (a file, or `-` for stdin). A JSON array holds several requests.
+        #[arg(long, value_name = "REQ.json")]
+        request: PathBuf,
+        /// Output format (`json`: one explanation object per line).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Do not stamp requests that have no `time` with the current time.
+        #[arg(long)]
+        no_clock: bool,
+    },
+    /// Rewrite policy files in the canonical layout, keeping comments.
+    ///
+    /// With --check, change nothing: list the files that are not formatted and exit 1 if any.
+    /// A file that does not parse is reported and left alone (exit 1).
+    Fmt {
+        /// Policy files (.mgp).
+        #[arg(required = true, value_name = "FILES")]
+        files: Vec<PathBuf>,
+        /// Only check; exit 1 when some file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// Output formats.
@@ -91,6 +146,24 @@ fn main() -> ExitCode {
             pretty,
             no_clock,
         } => eval(&policy, &request, pretty, no_clock),
+        Command::Test {
+            paths,
+            format,
+            coverage,
+            lcov,
+        } => test_cmd::run(&test_cmd::Options {
+            paths,
+            format,
+            coverage,
+            lcov,
+        }),
+        Command::Explain {
+            policy,
+            request,
+            format,
+            no_clock,
+        } => explain_cmd::run(&policy, &request, format, no_clock),
+        Command::Fmt { files, check } => fmt_cmd::run(&files, check),
     };
     ExitCode::from(code)
 }
@@ -162,26 +235,10 @@ fn eval(policy: &[PathBuf], request: &std::path::Path, pretty: bool, no_clock: b
         }
     };
     load::report_warnings(&set);
-    let text = match requests::read_text(request) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return USAGE;
-        }
+    let reqs = match requests::load(request, no_clock) {
+        Ok(reqs) => reqs,
+        Err(code) => return code,
     };
-    let mut reqs = match requests::parse(&text) {
-        Ok((reqs, _)) => reqs,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return USAGE;
-        }
-    };
-    if !no_clock {
-        let now = jiff::Timestamp::now();
-        for r in &mut reqs {
-            r.time.get_or_insert(now);
-        }
-    }
     let engine = Engine::new(&set);
     let mut all_allowed = true;
     for r in &reqs {

@@ -26,6 +26,26 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     })
 }
 
+/// Reads and parses the requests of `path` (or stdin), stamping those without a `time` with the
+/// current time unless `no_clock`. Errors are printed; the result is then the exit code.
+pub fn load(path: &Path, no_clock: bool) -> Result<Vec<Request<'static>>, u8> {
+    let text = read_text(path).map_err(|e| {
+        eprintln!("error: {e}");
+        crate::USAGE
+    })?;
+    let (mut reqs, _) = parse(&text).map_err(|e| {
+        eprintln!("error: {e}");
+        crate::USAGE
+    })?;
+    if !no_clock {
+        let now = jiff::Timestamp::now();
+        for r in &mut reqs {
+            r.time.get_or_insert(now);
+        }
+    }
+    Ok(reqs)
+}
+
 /// Parses one request, or every request of a JSON array. Errors read `invalid request: …` and
 /// name the field (and, for an array, the item).
 pub fn parse(text: &str) -> Result<(Vec<Request<'static>>, bool), String> {

@@ -80,3 +80,32 @@ pub fn meshgate_in(dir: &Path, args: &[&str]) -> Output {
 pub fn meshgate_stdin(args: &[&str], stdin: &str) -> Output {
     run(None, args, Some(stdin))
 }
+
+/// Compares `actual` with `tests/expected/NAME`; with `MESHGATE_BLESS=1` in the environment,
+/// writes it there instead.
+pub fn assert_expected(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/expected")
+        .join(name);
+    if std::env::var_os("MESHGATE_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with MESHGATE_BLESS=1 to create it)",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "output differs from {} (run with MESHGATE_BLESS=1 to update it)\n--- expected\n{expected}\n--- actual\n{actual}",
+        path.display()
+    );
+}
+
+/// Runs `meshgate ARGS` from the workspace root (so paths in its output are relative).
+pub fn meshgate_root(args: &[&str]) -> Output {
+    meshgate_in(workspace(), args)
+}

@@ -15,10 +15,10 @@ use serde::Serialize;
 
 use super::trace::{self, RuleTrace};
 use super::{condition_spans, location, rule_decls, text};
+use crate::PolicySet;
 use crate::eval::Env;
 use crate::model::Effect;
 use crate::request::Request;
-use crate::PolicySet;
 
 /// The kinds of rule part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -110,7 +110,11 @@ pub struct Coverage {
 }
 
 fn percent(covered: usize, total: usize) -> f64 {
-    if total == 0 { 100.0 } else { (covered as f64 * 1000.0 / total as f64).round() / 10.0 }
+    if total == 0 {
+        100.0
+    } else {
+        (covered as f64 * 1000.0 / total as f64).round() / 10.0
+    }
 }
 
 fn outcomes(held: u64, failed: u64) -> usize {
@@ -135,7 +139,14 @@ impl Coverage {
             let (when_spans, unless_spans) = condition_spans(decls.get(&rule.id));
             let mut parts = Vec::new();
             let mut part = |kind, index, text: String, span| {
-                parts.push(PartCoverage { kind, index, text, line: location(set, span).line, held: 0, failed: 0 });
+                parts.push(PartCoverage {
+                    kind,
+                    index,
+                    text,
+                    line: location(set, span).line,
+                    held: 0,
+                    failed: 0,
+                });
             };
             for (i, c) in rule.from.iter().enumerate() {
                 part(PartKind::From, i, one_line(text(set, c.span)), c.span);
@@ -147,10 +158,20 @@ impl Coverage {
                 part(PartKind::Grant, i, format!("grant {}", g.role), g.span);
             }
             for (i, span) in when_spans.iter().enumerate().take(rule.when.len()) {
-                part(PartKind::When, i, format!("when {}", one_line(text(set, *span))), *span);
+                part(
+                    PartKind::When,
+                    i,
+                    format!("when {}", one_line(text(set, *span))),
+                    *span,
+                );
             }
             for (i, span) in unless_spans.iter().enumerate().take(rule.unless.len()) {
-                part(PartKind::Unless, i, format!("unless {}", one_line(text(set, *span))), *span);
+                part(
+                    PartKind::Unless,
+                    i,
+                    format!("unless {}", one_line(text(set, *span))),
+                    *span,
+                );
             }
             rules.push(RuleCoverage {
                 rule: rule.id.clone(),
@@ -169,10 +190,18 @@ impl Coverage {
         let env = Env::new(request);
         for rule in set.rules() {
             let file = location(set, rule.span).file;
-            if !self.files.get(&file).is_some_and(|rs| rs.iter().any(|r| r.rule == rule.id)) {
+            if !self
+                .files
+                .get(&file)
+                .is_some_and(|rs| rs.iter().any(|r| r.rule == rule.id))
+            {
                 self.add_set(set);
             }
-            let Some(entry) = self.files.get_mut(&file).and_then(|rs| rs.iter_mut().find(|r| r.rule == rule.id)) else {
+            let Some(entry) = self
+                .files
+                .get_mut(&file)
+                .and_then(|rs| rs.iter_mut().find(|r| r.rule == rule.id))
+            else {
                 continue;
             };
             let t = trace::trace(rule, &env);
@@ -196,7 +225,11 @@ impl Coverage {
             }
             all_covered += covered;
             all_total += total;
-            let never_matched = rules.iter().filter(|r| r.matched == 0).map(|r| r.rule.clone()).collect();
+            let never_matched = rules
+                .iter()
+                .filter(|r| r.matched == 0)
+                .map(|r| r.rule.clone())
+                .collect();
             files.push(FileCoverage {
                 file: name.clone(),
                 covered,
@@ -206,7 +239,12 @@ impl Coverage {
                 never_matched,
             });
         }
-        CoverageReport { covered: all_covered, total: all_total, percent: percent(all_covered, all_total), files }
+        CoverageReport {
+            covered: all_covered,
+            total: all_total,
+            percent: percent(all_covered, all_total),
+            files,
+        }
     }
 }
 
@@ -230,10 +268,21 @@ fn apply(entry: &mut RuleCoverage, t: &RuleTrace) {
             }
             PartKind::Grant => {
                 grant_i += 1;
-                t.grants.get(grant_i - 1).filter(|_| grants_reached).copied()
+                t.grants
+                    .get(grant_i - 1)
+                    .filter(|_| grants_reached)
+                    .copied()
             }
-            PartKind::When => t.when.get(p.index).filter(|_| p.index < when_reached).copied(),
-            PartKind::Unless => t.unless.get(p.index).filter(|_| p.index < unless_reached).copied(),
+            PartKind::When => t
+                .when
+                .get(p.index)
+                .filter(|_| p.index < when_reached)
+                .copied(),
+            PartKind::Unless => t
+                .unless
+                .get(p.index)
+                .filter(|_| p.index < unless_reached)
+                .copied(),
         };
         match outcome {
             Some(o) if o.held() => p.held += 1,
@@ -262,7 +311,11 @@ impl CoverageReport {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for f in &self.files {
-            let _ = writeln!(out, "coverage of {}: {:.1}% ({}/{} outcomes)", f.file, f.percent, f.covered, f.total);
+            let _ = writeln!(
+                out,
+                "coverage of {}: {:.1}% ({}/{} outcomes)",
+                f.file, f.percent, f.covered, f.total
+            );
             for r in &f.rules {
                 let dry = if r.dry_run { "dry_run " } else { "" };
                 let _ = writeln!(
@@ -277,7 +330,12 @@ impl CoverageReport {
                 );
                 for p in &r.parts {
                     if p.held == 0 && p.failed == 0 {
-                        let _ = writeln!(out, "    {} (line {}): never reached  <- not covered", shorten(&p.text, 70), p.line);
+                        let _ = writeln!(
+                            out,
+                            "    {} (line {}): never reached  <- not covered",
+                            shorten(&p.text, 70),
+                            p.line
+                        );
                     } else {
                         let _ = writeln!(
                             out,
@@ -296,7 +354,11 @@ impl CoverageReport {
                 let _ = writeln!(out, "  rules no test matched: {}", ids.join(", "));
             }
         }
-        let _ = writeln!(out, "coverage: {:.1}% ({}/{} outcomes)", self.percent, self.covered, self.total);
+        let _ = writeln!(
+            out,
+            "coverage: {:.1}% ({}/{} outcomes)",
+            self.percent, self.covered, self.total
+        );
         out
     }
 
@@ -312,13 +374,22 @@ impl CoverageReport {
             for r in &f.rules {
                 let _ = writeln!(out, "FNDA:{},{}", r.matched, r.rule);
             }
-            let _ = writeln!(out, "FNF:{}\nFNH:{}", f.rules.len(), f.rules.iter().filter(|r| r.matched > 0).count());
+            let _ = writeln!(
+                out,
+                "FNF:{}\nFNH:{}",
+                f.rules.len(),
+                f.rules.iter().filter(|r| r.matched > 0).count()
+            );
             let (mut brf, mut brh) = (0, 0);
             for (ri, r) in f.rules.iter().enumerate() {
                 for (pi, p) in r.parts.iter().enumerate() {
                     let reached = p.held + p.failed > 0;
                     for (bi, n) in [p.held, p.failed].into_iter().enumerate() {
-                        let taken = if reached { n.to_string() } else { "-".to_string() };
+                        let taken = if reached {
+                            n.to_string()
+                        } else {
+                            "-".to_string()
+                        };
                         let _ = writeln!(out, "BRDA:{},{},{},{taken}", p.line, ri, pi * 2 + bi);
                         brf += 1;
                         brh += usize::from(n > 0);
@@ -337,7 +408,12 @@ impl CoverageReport {
             for (line, hits) in &lines {
                 let _ = writeln!(out, "DA:{line},{hits}");
             }
-            let _ = writeln!(out, "LF:{}\nLH:{}\nend_of_record", lines.len(), lines.values().filter(|h| **h > 0).count());
+            let _ = writeln!(
+                out,
+                "LF:{}\nLH:{}\nend_of_record",
+                lines.len(),
+                lines.values().filter(|h| **h > 0).count()
+            );
         }
         out
     }
@@ -368,7 +444,10 @@ mod tests {
         cov.add_set(&set);
         let req = |json: &str| Request::from_json(json).unwrap();
         cov.record(&set, &req(r#"{"source": {"namespace": "x"}, "request": {"method": "GET", "path": "/a/b", "headers": {"k": "v"}}}"#));
-        cov.record(&set, &req(r#"{"source": {"namespace": "z"}, "request": {"method": "GET", "path": "/a/b"}}"#));
+        cov.record(
+            &set,
+            &req(r#"{"source": {"namespace": "z"}, "request": {"method": "GET", "path": "/a/b"}}"#),
+        );
         let report = cov.report();
         let f = &report.files[0];
         let a = &f.rules[0];
@@ -376,7 +455,12 @@ mod tests {
         let counts: Vec<_> = a.parts.iter().map(|p| (p.kind, p.held, p.failed)).collect();
         assert_eq!(
             counts,
-            [(PartKind::From, 1, 1), (PartKind::From, 0, 2), (PartKind::Grant, 1, 0), (PartKind::When, 1, 0)]
+            [
+                (PartKind::From, 1, 1),
+                (PartKind::From, 0, 2),
+                (PartKind::Grant, 1, 0),
+                (PartKind::When, 1, 0)
+            ]
         );
         assert_eq!(a.parts[3].text, "when request.headers[\"k\"] == \"v\"");
         assert_eq!(a.parts[3].line, 6);

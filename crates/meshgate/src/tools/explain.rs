@@ -17,11 +17,11 @@ use serde::Serialize;
 use super::coverage::PartKind;
 use super::trace::{self, Outcome, RuleTrace};
 use super::{Location, condition_spans, location, rule_decls, text};
+use crate::PolicySet;
 use crate::attr::Attr;
 use crate::eval::{Env, Truth};
 use crate::model::{Clause, Cond, Effect, Permission, Rule};
 use crate::request::Request;
-use crate::PolicySet;
 
 /// How many near-miss allow rules an explanation of a default deny lists.
 pub const NEAREST: usize = 3;
@@ -34,7 +34,7 @@ pub struct Explanation {
     /// One line: what decided.
     pub summary: String,
     /// The decision, in its JSON shape.
-    pub decision: serde_json::Value,
+    pub decision: super::DecisionRecord,
     /// The rules that decided: the deny that matched, or the allows that matched.
     pub deciding: Vec<RuleExplanation>,
     /// Allow rules that matched but were overridden by a deny rule or an evaluation error.
@@ -92,14 +92,27 @@ pub fn explain(set: &PolicySet, request: &Request<'_>) -> Explanation {
         rule_explanation(set, rule, &t, &env, &when_spans, &unless_spans)
     };
     let find = |id: &str| set.rules().iter().find(|r| r.id == id);
-    let mut deciding: Vec<RuleExplanation> = decision.reasons.iter().filter_map(|id| find(id)).map(explain_rule).collect();
-    let denied_by = (!decision.allowed && !decision.reasons.is_empty()).then(|| decision.reasons.first().copied()).flatten();
+    let mut deciding: Vec<RuleExplanation> = decision
+        .reasons
+        .iter()
+        .filter_map(|id| find(id))
+        .map(explain_rule)
+        .collect();
+    let denied_by = (!decision.allowed && !decision.reasons.is_empty())
+        .then(|| decision.reasons.first().copied())
+        .flatten();
     let mut overridden = Vec::new();
     let mut nearest = Vec::new();
     if !decision.allowed {
-        let allows: Vec<RuleExplanation> =
-            set.rules().iter().filter(|r| r.effect == Effect::Allow && !r.dry_run).map(explain_rule).collect();
-        let (matched, mut missed): (Vec<_>, Vec<_>) = allows.into_iter().partition(|r| r.matched && r.errors.is_empty());
+        let allows: Vec<RuleExplanation> = set
+            .rules()
+            .iter()
+            .filter(|r| r.effect == Effect::Allow && !r.dry_run)
+            .map(explain_rule)
+            .collect();
+        let (matched, mut missed): (Vec<_>, Vec<_>) = allows
+            .into_iter()
+            .partition(|r| r.matched && r.errors.is_empty());
         overridden = matched;
         if overridden.is_empty() && denied_by.is_none() {
             missed.sort_by_key(|r| r.failed_parts);
@@ -111,24 +124,45 @@ pub fn explain(set: &PolicySet, request: &Request<'_>) -> Explanation {
         .iter()
         .copied()
         .chain(decision.dry_run.iter().map(|d| d.rule))
-        .filter_map(|id| find(id))
+        .filter_map(&find)
         .map(explain_rule)
         .collect();
     let summary = if decision.allowed {
-        let ids: Vec<String> = decision.reasons.iter().map(|r| format!("allow {r:?}")).collect();
+        let ids: Vec<String> = decision
+            .reasons
+            .iter()
+            .map(|r| format!("allow {r:?}"))
+            .collect();
         format!("allowed by {}", ids.join(", "))
     } else if let Some(id) = denied_by {
         format!("denied by deny {id:?}")
     } else if !decision.errors.is_empty() {
-        let ids: Vec<String> = decision.errors.iter().map(|e| format!("{:?}", e.rule)).collect();
+        let ids: Vec<String> = decision
+            .errors
+            .iter()
+            .map(|e| format!("{:?}", e.rule))
+            .collect();
         format!("denied: rule {} could not be evaluated", ids.join(", "))
     } else {
         "denied: no allow rule matched (default deny)".to_string()
     };
     if !decision.errors.is_empty() && decision.reasons.is_empty() {
-        deciding = decision.errors.iter().filter_map(|e| find(e.rule)).map(explain_rule).collect();
+        deciding = decision
+            .errors
+            .iter()
+            .filter_map(|e| find(e.rule))
+            .map(explain_rule)
+            .collect();
     }
-    Explanation { allowed: decision.allowed, summary, decision: decision.to_value(), deciding, overridden, nearest, noted }
+    Explanation {
+        allowed: decision.allowed,
+        summary,
+        decision: (&decision).into(),
+        deciding,
+        overridden,
+        nearest,
+        noted,
+    }
 }
 
 fn rule_explanation(
@@ -141,10 +175,26 @@ fn rule_explanation(
 ) -> RuleExplanation {
     let mut checks = Vec::new();
     for (c, (outcome, truths)) in rule.from.iter().zip(&t.from) {
-        checks.push(clause_check(set, PartKind::From, c, *outcome, truths, env, rule));
+        checks.push(clause_check(
+            set,
+            PartKind::From,
+            c,
+            *outcome,
+            truths,
+            env,
+            rule,
+        ));
     }
     for (c, (outcome, truths)) in rule.to.iter().zip(&t.to) {
-        checks.push(clause_check(set, PartKind::To, c, *outcome, truths, env, rule));
+        checks.push(clause_check(
+            set,
+            PartKind::To,
+            c,
+            *outcome,
+            truths,
+            env,
+            rule,
+        ));
     }
     for (g, outcome) in rule.grants.iter().zip(&t.grants) {
         let detail = if outcome.held() {
@@ -152,15 +202,31 @@ fn rule_explanation(
         } else {
             not_granted(&g.role, &g.permissions, env)
         };
-        checks.push(Check { kind: PartKind::Grant, text: format!("grant {}", g.role), outcome: *outcome, detail });
+        checks.push(Check {
+            kind: PartKind::Grant,
+            text: format!("grant {}", g.role),
+            outcome: *outcome,
+            detail,
+        });
     }
     for (i, (c, outcome)) in rule.when.iter().zip(&t.when).enumerate() {
-        let written = when_spans.get(i).map_or_else(String::new, |s| one_line(text(set, *s)));
+        let written = when_spans
+            .get(i)
+            .map_or_else(String::new, |s| one_line(text(set, *s)));
         checks.push(cond_check(PartKind::When, &written, c, *outcome, env, rule));
     }
     for (i, (c, outcome)) in rule.unless.iter().zip(&t.unless).enumerate() {
-        let written = unless_spans.get(i).map_or_else(String::new, |s| one_line(text(set, *s)));
-        checks.push(cond_check(PartKind::Unless, &written, c, *outcome, env, rule));
+        let written = unless_spans
+            .get(i)
+            .map_or_else(String::new, |s| one_line(text(set, *s)));
+        checks.push(cond_check(
+            PartKind::Unless,
+            &written,
+            c,
+            *outcome,
+            env,
+            rule,
+        ));
     }
     let matched = t.matched() && t.errors.is_empty();
     let summary = summarize(&checks, t);
@@ -180,7 +246,11 @@ fn rule_explanation(
 /// The one-line account: held groups briefly, failed ones exactly.
 fn summarize(checks: &[Check], t: &RuleTrace) -> String {
     let mut parts: Vec<String> = Vec::new();
-    for (kind, held) in [(PartKind::From, t.from_held()), (PartKind::To, t.to_held()), (PartKind::Grant, t.grants_held())] {
+    for (kind, held) in [
+        (PartKind::From, t.from_held()),
+        (PartKind::To, t.to_held()),
+        (PartKind::Grant, t.grants_held()),
+    ] {
         let group: Vec<&Check> = checks.iter().filter(|c| c.kind == kind).collect();
         if group.is_empty() {
             continue;
@@ -193,14 +263,24 @@ fn summarize(checks: &[Check], t: &RuleTrace) -> String {
             let failed: Vec<String> = group.iter().map(|c| c.detail.clone()).collect();
             let joined = if failed.len() > 1 && kind != PartKind::Grant {
                 let kw = if kind == PartKind::From { "from" } else { "to" };
-                format!("no `{kw}` clause held: {}", failed.iter().map(|f| format!("({f})")).collect::<Vec<_>>().join(", "))
+                format!(
+                    "no `{kw}` clause held: {}",
+                    failed
+                        .iter()
+                        .map(|f| format!("({f})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             } else {
                 failed.join("; ")
             };
             parts.push(joined);
         }
     }
-    for c in checks.iter().filter(|c| matches!(c.kind, PartKind::When | PartKind::Unless)) {
+    for c in checks
+        .iter()
+        .filter(|c| matches!(c.kind, PartKind::When | PartKind::Unless))
+    {
         parts.push(c.detail.clone());
     }
     if parts.is_empty() {
@@ -220,7 +300,11 @@ fn matcher_words(written: &str) -> (bool, String, String) {
     let rest = rest.trim();
     if kind == "label" {
         if let Some((key, value)) = rest.split_once('=') {
-            return (negated, format!("label {}", key.trim()), one_line(value.trim()));
+            return (
+                negated,
+                format!("label {}", key.trim()),
+                one_line(value.trim()),
+            );
         }
     }
     (negated, kind.to_string(), one_line(rest))
@@ -238,32 +322,58 @@ fn clause_check(
     let mut held = Vec::new();
     let mut failed = Vec::new();
     for (test, truth) in c.tests.iter().zip(truths) {
-        let (negated, what, value) = matcher_words(text(set, test.span));
+        let (negated, mut what, value) = matcher_words(text(set, test.span));
+        if kind == PartKind::To
+            && (what == "namespace" || what == "ip" || what.starts_with("label "))
+        {
+            what = format!("destination {what}");
+        }
         let not = if negated { "not " } else { "" };
         if truth.is_true() {
             held.push(format!("{not}{what} matched"));
             continue;
         }
         failed.push(match trace::value_of(&test.attr, env, rule) {
-            None => format!("{what} is absent ({} not in the request)", test.attr),
+            None => format!("{what} is absent"),
             Some(v) if negated => format!("{what} was {v}, which `not {what} {value}` excludes"),
             Some(v) => format!("{what} was {v}, not {value}"),
         });
     }
-    let detail = if failed.is_empty() { held.join(", ") } else { failed.join(", ") };
-    Check { kind, text: one_line(text(set, c.span)), outcome, detail }
+    let detail = if failed.is_empty() {
+        held.join(", ")
+    } else {
+        failed.join(", ")
+    };
+    Check {
+        kind,
+        text: one_line(text(set, c.span)),
+        outcome,
+        detail,
+    }
 }
 
 fn permission_text(p: &Permission) -> String {
     let paths: Vec<&str> = p.paths.0.iter().map(|x| x.as_str()).collect();
-    let methods = p.methods.as_ref().map_or_else(|| "*".to_string(), |m| m.join(", "));
+    let methods = p
+        .methods
+        .as_ref()
+        .map_or_else(|| "*".to_string(), |m| m.join(", "));
     let mut s = format!("{}: {methods}", paths.join(", "));
     if let Some(h) = &p.hosts {
         let hosts: Vec<&str> = h.0.iter().map(|x| x.as_str()).collect();
         let _ = write!(s, " host {}", hosts.join(", "));
     }
     if let Some(ports) = &p.ports {
-        let ports: Vec<String> = ports.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}..{b}") }).collect();
+        let ports: Vec<String> = ports
+            .iter()
+            .map(|(a, b)| {
+                if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}..{b}")
+                }
+            })
+            .collect();
         let _ = write!(s, " port {}", ports.join(", "));
     }
     s
@@ -294,7 +404,11 @@ fn permission_misses(p: &Permission, env: &Env<'_, '_>) -> Vec<String> {
     if let Some(ports) = &p.ports {
         match req.destination.port {
             None => out.push("port absent".to_string()),
-            Some(port) if !ports.iter().any(|&(lo, hi)| lo <= i64::from(port) && i64::from(port) <= hi) => {
+            Some(port)
+                if !ports
+                    .iter()
+                    .any(|&(lo, hi)| lo <= i64::from(port) && i64::from(port) <= hi) =>
+            {
                 out.push(format!("port was {port}"));
             }
             _ => {}
@@ -310,17 +424,43 @@ fn not_granted(role: &str, perms: &[Permission], env: &Env<'_, '_>) -> String {
         None => "a request without a path".to_string(),
     };
     let listed: Vec<String> = perms.iter().map(permission_text).collect();
-    let nearest = perms.iter().map(|p| permission_misses(p, env)).min_by_key(Vec::len).unwrap_or_default();
-    let why: Vec<String> = nearest.into_iter().filter(|m| m != "path not covered").collect();
-    let why = if why.is_empty() { String::new() } else { format!("; {}", why.join(", ")) };
-    format!("{what} is not granted by role {role} ({}{why})", listed.join("; "))
+    let nearest = perms
+        .iter()
+        .map(|p| permission_misses(p, env))
+        .min_by_key(Vec::len)
+        .unwrap_or_default();
+    let why: Vec<String> = nearest
+        .into_iter()
+        .filter(|m| m != "path not covered")
+        .collect();
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", why.join(", "))
+    };
+    format!(
+        "{what} is not granted by role {role} ({}{why})",
+        listed.join("; ")
+    )
 }
 
-fn cond_check(kind: PartKind, written: &str, c: &Cond, outcome: Outcome, env: &Env<'_, '_>, rule: &Rule) -> Check {
-    let kw = if kind == PartKind::When { "when" } else { "unless" };
+fn cond_check(
+    kind: PartKind,
+    written: &str,
+    c: &Cond,
+    outcome: Outcome,
+    env: &Env<'_, '_>,
+    rule: &Rule,
+) -> Check {
+    let kw = if kind == PartKind::When {
+        "when"
+    } else {
+        "unless"
+    };
     let mut attrs = Vec::new();
     collect_attrs(c, &mut attrs);
-    let zoned = attrs.iter().any(Attr::is_zoned) && rule.zone.name != "UTC";
+    let zoned =
+        rule.zone.name != "UTC" && env.request().time.is_some() && attrs.iter().any(Attr::is_zoned);
     let values: Vec<String> = attrs
         .iter()
         .map(|a| match trace::value_of(a, env, rule) {
@@ -335,7 +475,9 @@ fn cond_check(kind: PartKind, written: &str, c: &Cond, outcome: Outcome, env: &E
     let state = match (kind, outcome) {
         (_, Outcome::Error) => "could not be evaluated".to_string(),
         (_, Outcome::Unknown) => "is unknown".to_string(),
-        (PartKind::Unless, Outcome::Held) | (PartKind::When, Outcome::Failed) => "is false".to_string(),
+        (PartKind::Unless, Outcome::Held) | (PartKind::When, Outcome::Failed) => {
+            "is false".to_string()
+        }
         _ => "is true".to_string(),
     };
     let detail = if values.is_empty() {
@@ -343,7 +485,12 @@ fn cond_check(kind: PartKind, written: &str, c: &Cond, outcome: Outcome, env: &E
     } else {
         format!("{kw} `{written}` {state} ({values})")
     };
-    Check { kind, text: format!("{kw} {written}"), outcome, detail }
+    Check {
+        kind,
+        text: format!("{kw} {written}"),
+        outcome,
+        detail,
+    }
 }
 
 fn collect_attrs(c: &Cond, out: &mut Vec<Attr>) {
@@ -374,7 +521,13 @@ impl RuleExplanation {
     /// `allow "id" (file:line:col): summary`.
     pub fn to_line(&self) -> String {
         let dry = if self.dry_run { "dry_run " } else { "" };
-        format!("{dry}{} {:?} ({}): {}", self.effect.as_str(), self.rule, self.location, self.summary)
+        format!(
+            "{dry}{} {:?} ({}): {}",
+            self.effect.as_str(),
+            self.rule,
+            self.location,
+            self.summary
+        )
     }
 }
 
@@ -390,7 +543,10 @@ impl Explanation {
             }
         }
         if !self.overridden.is_empty() {
-            let _ = writeln!(out, "overridden allow rules (they matched, but the request is denied):");
+            let _ = writeln!(
+                out,
+                "overridden allow rules (they matched, but the request is denied):"
+            );
             for r in &self.overridden {
                 let _ = writeln!(out, "  {}", r.to_line());
             }
@@ -404,7 +560,11 @@ impl Explanation {
         if !self.noted.is_empty() {
             let _ = writeln!(out, "also matched (never deciding):");
             for r in &self.noted {
-                let verb = if r.dry_run { format!(" (would {})", r.effect.as_str()) } else { String::new() };
+                let verb = if r.dry_run {
+                    format!(" (would {})", r.effect.as_str())
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(out, "  {}{verb}", r.to_line());
             }
         }
@@ -454,7 +614,7 @@ deny "legacy" { from namespace "legacy" }
         let second = &e.nearest[1];
         assert_eq!(
             second.summary,
-            "namespace was \"shop\", not \"ops\", label team is absent (source.labels[\"team\"] not in the request); \
+            "namespace was \"shop\", not \"ops\", label team is absent; \
              when `time.hour in 8..17` is unknown (time.hour is absent)"
         );
         assert!(e.to_text().contains("nearest allow rules:\n  allow \"frontend-reads-payments\" (p.mgp:2:1): principal matched"));

@@ -4,6 +4,7 @@
 
 pub mod coverage;
 pub mod explain;
+pub mod fmt;
 pub mod testing;
 pub mod trace;
 
@@ -12,6 +13,72 @@ use std::collections::HashMap;
 use crate::PolicySet;
 use crate::span::{FileId, Span};
 use crate::syntax::ast::{self, Item};
+
+/// A decision with owned strings, in the decision's JSON shape and field order (so reports
+/// outlive the policy set and print as `eval` does).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DecisionRecord {
+    /// Whether the request is allowed.
+    pub allowed: bool,
+    /// The deciding rules.
+    pub reasons: Vec<String>,
+    /// Audit rules that matched.
+    pub audits: Vec<String>,
+    /// Dry-run rules that matched.
+    pub dry_run: Vec<DryRunRecord>,
+    /// Evaluation errors.
+    pub errors: Vec<ErrorRecord>,
+}
+
+/// A dry-run entry of a [`DecisionRecord`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DryRunRecord {
+    /// Rule id.
+    pub rule: String,
+    /// What it would have done.
+    pub effect: crate::Effect,
+}
+
+/// An error entry of a [`DecisionRecord`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ErrorRecord {
+    /// Rule id.
+    pub rule: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl From<&crate::Decision<'_>> for DecisionRecord {
+    fn from(d: &crate::Decision<'_>) -> Self {
+        DecisionRecord {
+            allowed: d.allowed,
+            reasons: d.reasons.iter().map(|s| s.to_string()).collect(),
+            audits: d.audits.iter().map(|s| s.to_string()).collect(),
+            dry_run: d
+                .dry_run
+                .iter()
+                .map(|x| DryRunRecord {
+                    rule: x.rule.to_string(),
+                    effect: x.effect,
+                })
+                .collect(),
+            errors: d
+                .errors
+                .iter()
+                .map(|e| ErrorRecord {
+                    rule: e.rule.to_string(),
+                    message: e.message.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl std::fmt::Display for DecisionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&serde_json::to_string(self).unwrap_or_default())
+    }
+}
 
 /// Where a span starts: file name, 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -35,15 +102,25 @@ pub fn location(set: &PolicySet, span: Span) -> Location {
     match set.files().get(span.file.0 as usize) {
         Some(f) => {
             let lc = f.line_col(span.start);
-            Location { file: f.name().to_string(), line: lc.line, column: lc.column }
+            Location {
+                file: f.name().to_string(),
+                line: lc.line,
+                column: lc.column,
+            }
         }
-        None => Location { file: String::new(), line: 0, column: 0 },
+        None => Location {
+            file: String::new(),
+            line: 0,
+            column: 0,
+        },
     }
 }
 
 /// The text `span` covers in `set`.
 pub fn text(set: &PolicySet, span: Span) -> &str {
-    set.files().get(span.file.0 as usize).map_or("", |f| f.slice(span))
+    set.files()
+        .get(span.file.0 as usize)
+        .map_or("", |f| f.slice(span))
 }
 
 /// The syntax trees of a set's rules, by id (the tree keeps what the model drops: the spans of

@@ -136,36 +136,69 @@ enum RawExpect {
 impl TestSuite {
     /// Reads a test file's JSON. `name` is used in errors and reports.
     pub fn from_json(text: &str, name: &str) -> Result<TestSuite, TestFileError> {
-        let err = |field: String, message: String| TestFileError { file: name.to_string(), field, message };
+        let err = |field: String, message: String| TestFileError {
+            file: name.to_string(),
+            field,
+            message,
+        };
         let de = &mut serde_json::Deserializer::from_str(text);
         let raw: RawSuite = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
             let field = if field == "." { String::new() } else { field };
             let message = e.into_inner().to_string();
-            let message = if field.is_empty() { message } else { format!("`{field}`: {message}") };
+            let message = if field.is_empty() {
+                message
+            } else {
+                format!("`{field}`: {message}")
+            };
             err(field, message)
         })?;
         let mut cases = Vec::with_capacity(raw.cases.len());
         for (i, c) in raw.cases.into_iter().enumerate() {
             let field = format!("cases[{i}].expect");
             let expect = match c.expect {
-                RawExpect::Word(w) if w == "allow" => Expectation { allowed: true, ..Expectation::default() },
-                RawExpect::Word(w) if w == "deny" => Expectation { allowed: false, ..Expectation::default() },
+                RawExpect::Word(w) if w == "allow" => Expectation {
+                    allowed: true,
+                    ..Expectation::default()
+                },
+                RawExpect::Word(w) if w == "deny" => Expectation {
+                    allowed: false,
+                    ..Expectation::default()
+                },
                 RawExpect::Word(w) => {
-                    return Err(err(field.clone(), format!("`{field}`: expected `\"allow\"`, `\"deny\"` or an object, found `{w:?}`")));
+                    return Err(err(
+                        field.clone(),
+                        format!(
+                            "`{field}`: expected `\"allow\"`, `\"deny\"` or an object, found `{w:?}`"
+                        ),
+                    ));
                 }
                 RawExpect::Full(map) => serde_json::from_value(serde_json::Value::Object(map))
                     .map_err(|e| err(field.clone(), format!("`{field}`: {e}")))?,
             };
             if c.name.trim().is_empty() {
-                return Err(err(format!("cases[{i}].name"), format!("`cases[{i}].name`: a case needs a name")));
+                return Err(err(
+                    format!("cases[{i}].name"),
+                    format!("`cases[{i}].name`: a case needs a name"),
+                ));
             }
             if cases.iter().any(|other: &TestCase| other.name == c.name) {
-                return Err(err(format!("cases[{i}].name"), format!("`cases[{i}].name`: case `{}` is named twice", c.name)));
+                return Err(err(
+                    format!("cases[{i}].name"),
+                    format!("`cases[{i}].name`: case `{}` is named twice", c.name),
+                ));
             }
-            cases.push(TestCase { name: c.name, request: c.request, expect });
+            cases.push(TestCase {
+                name: c.name,
+                request: c.request,
+                expect,
+            });
         }
-        Ok(TestSuite { name: name.to_string(), policies: raw.policies, cases })
+        Ok(TestSuite {
+            name: name.to_string(),
+            policies: raw.policies,
+            cases,
+        })
     }
 }
 
@@ -179,7 +212,7 @@ pub struct CaseReport {
     /// What differed, one line each (empty when passed).
     pub failures: Vec<String>,
     /// The decision the policy set gave.
-    pub decision: serde_json::Value,
+    pub decision: super::DecisionRecord,
 }
 
 /// The results of one test file.
@@ -207,7 +240,12 @@ pub fn run(set: &PolicySet, suite: &TestSuite, mut coverage: Option<&mut Coverag
             cov.record(set, &case.request);
         }
         let failures = compare(&case.expect, &decision);
-        cases.push(CaseReport { name: case.name.clone(), passed: failures.is_empty(), failures, decision: decision.to_value() });
+        cases.push(CaseReport {
+            name: case.name.clone(),
+            passed: failures.is_empty(),
+            failures,
+            decision: (&decision).into(),
+        });
     }
     let passed = cases.iter().filter(|c| c.passed).count();
     SuiteReport {
@@ -234,38 +272,83 @@ pub fn compare(expect: &Expectation, d: &Decision<'_>) -> Vec<String> {
         let why = if d.reasons.is_empty() && d.errors.is_empty() && !d.allowed {
             " (no allow rule matched)".to_string()
         } else if !d.errors.is_empty() {
-            format!(" (errors in {})", list(&d.errors.iter().map(|e| e.rule).collect::<Vec<_>>()))
+            format!(
+                " (errors in {})",
+                list(&d.errors.iter().map(|e| e.rule).collect::<Vec<_>>())
+            )
         } else {
             format!(" (by {})", list(&d.reasons))
         };
-        out.push(format!("expected {}, got {}{why}", word(expect.allowed), word(d.allowed)));
+        out.push(format!(
+            "expected {}, got {}{why}",
+            word(expect.allowed),
+            word(d.allowed)
+        ));
     }
     if let Some(reasons) = &expect.reasons {
-        if !reasons.iter().map(String::as_str).eq(d.reasons.iter().copied()) {
-            out.push(format!("expected reasons {}, got {}", list(reasons), list(&d.reasons)));
+        if !reasons
+            .iter()
+            .map(String::as_str)
+            .eq(d.reasons.iter().copied())
+        {
+            out.push(format!(
+                "expected reasons {}, got {}",
+                list(reasons),
+                list(&d.reasons)
+            ));
         }
     }
     if let Some(audits) = &expect.audits {
-        if !audits.iter().map(String::as_str).eq(d.audits.iter().copied()) {
-            out.push(format!("expected audits {}, got {}", list(audits), list(&d.audits)));
+        if !audits
+            .iter()
+            .map(String::as_str)
+            .eq(d.audits.iter().copied())
+        {
+            out.push(format!(
+                "expected audits {}, got {}",
+                list(audits),
+                list(&d.audits)
+            ));
         }
     }
     if let Some(dry) = &expect.dry_run {
-        let got: Vec<(String, Effect)> = d.dry_run.iter().map(|x| (x.rule.to_string(), x.effect)).collect();
+        let got: Vec<(String, Effect)> = d
+            .dry_run
+            .iter()
+            .map(|x| (x.rule.to_string(), x.effect))
+            .collect();
         let want: Vec<(String, Effect)> = dry.iter().map(|x| (x.rule.clone(), x.effect)).collect();
         if got != want {
             let show = |v: &[(String, Effect)]| {
-                let items: Vec<String> = v.iter().map(|(r, e)| format!("{r:?} would {}", e.as_str())).collect();
+                let items: Vec<String> = v
+                    .iter()
+                    .map(|(r, e)| format!("{r:?} would {}", e.as_str()))
+                    .collect();
                 format!("[{}]", items.join(", "))
             };
-            out.push(format!("expected dry-run {}, got {}", show(&want), show(&got)));
+            out.push(format!(
+                "expected dry-run {}, got {}",
+                show(&want),
+                show(&got)
+            ));
         }
     }
     if let Some(errors) = &expect.errors {
-        let got: Vec<(String, String)> = d.errors.iter().map(|e| (e.rule.to_string(), e.message.clone())).collect();
-        let want: Vec<(String, String)> = errors.iter().map(|e| (e.rule.clone(), e.message.clone())).collect();
+        let got: Vec<(String, String)> = d
+            .errors
+            .iter()
+            .map(|e| (e.rule.to_string(), e.message.clone()))
+            .collect();
+        let want: Vec<(String, String)> = errors
+            .iter()
+            .map(|e| (e.rule.clone(), e.message.clone()))
+            .collect();
         if got != want {
-            out.push(format!("expected errors {}, got {}", list(&want), list(&got)));
+            out.push(format!(
+                "expected errors {}, got {}",
+                list(&want),
+                list(&got)
+            ));
         }
     }
     out
@@ -319,16 +402,37 @@ pub mod files {
     /// The policy files a suite read from `test_file` tests: those it names, relative to its
     /// directory, or else every `*.mgp` file in its directory in file-name order.
     pub fn policies_for(test_file: &Path, suite: &TestSuite) -> std::io::Result<Vec<PathBuf>> {
-        let dir = test_file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        let dir = test_file
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
         if let Some(named) = &suite.policies {
-            return Ok(named.iter().map(|n| if dir == Path::new(".") { PathBuf::from(n) } else { dir.join(n) }).collect());
+            return Ok(named
+                .iter()
+                .map(|n| {
+                    if dir == Path::new(".") {
+                        PathBuf::from(n)
+                    } else {
+                        dir.join(n)
+                    }
+                })
+                .collect());
         }
         let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)?
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "mgp") && p.is_file())
-            .map(|p| if dir == Path::new(".") { p.strip_prefix("./").map(Path::to_path_buf).unwrap_or(p) } else { p })
+            .map(|p| {
+                if dir == Path::new(".") {
+                    p.strip_prefix("./").map(Path::to_path_buf).unwrap_or(p)
+                } else {
+                    p
+                }
+            })
             .collect();
         out.sort();
         Ok(out)
@@ -367,7 +471,10 @@ mod tests {
         assert_eq!((r.passed, r.failed), (2, 1));
         assert_eq!(
             r.cases[2].failures,
-            ["expected deny, got allow (by [\"reads\"])", "expected audits [], got [\"exports\"]"]
+            [
+                "expected deny, got allow (by [\"reads\"])",
+                "expected audits [], got [\"exports\"]"
+            ]
         );
     }
 
@@ -375,10 +482,15 @@ mod tests {
     fn file_errors_name_the_place() {
         let e = suite(r#"{"cases": [{"name": "a", "request": {"source": {"ip": "1.2.3"}}, "expect": "deny"}]}"#).unwrap_err();
         assert_eq!(e.field, "cases[0].request.source.ip");
-        let e = suite(r#"{"cases": [{"name": "a", "request": {}, "expect": "maybe"}]}"#).unwrap_err();
+        let e =
+            suite(r#"{"cases": [{"name": "a", "request": {}, "expect": "maybe"}]}"#).unwrap_err();
         assert!(e.message.contains("`cases[0].expect`"), "{}", e.message);
         let e = suite(r#"{"cases": [{"name": "a", "request": {}, "expect": {"allowed": true, "reason": []}}]}"#).unwrap_err();
-        assert!(e.message.contains("unknown field `reason`"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown field `reason`"),
+            "{}",
+            e.message
+        );
         let e = suite(r#"{"cases": [{"name": "a", "request": {}, "expect": "deny"}, {"name": "a", "request": {}, "expect": "deny"}]}"#).unwrap_err();
         assert!(e.message.contains("named twice"), "{}", e.message);
         let e = suite(r#"{"case": []}"#).unwrap_err();

@@ -117,12 +117,26 @@ impl RuleTrace {
 }
 
 fn clause_trace(c: &Clause, env: &Env<'_, '_>, rule: &Rule) -> (Outcome, Vec<Truth>) {
-    let truths: Vec<Truth> = c.tests.iter().map(|t| eval::test(t, env, rule).unwrap_or(Truth::Unknown)).collect();
-    let outcome = if truths.iter().all(|t| t.is_true()) { Outcome::Held } else { Outcome::Failed };
+    let truths: Vec<Truth> = c
+        .tests
+        .iter()
+        .map(|t| eval::test(t, env, rule).unwrap_or(Truth::Unknown))
+        .collect();
+    let outcome = if truths.iter().all(|t| t.is_true()) {
+        Outcome::Held
+    } else {
+        Outcome::Failed
+    };
     (outcome, truths)
 }
 
-fn cond_outcome(c: &Cond, env: &Env<'_, '_>, rule: &Rule, want: Truth, errors: &mut Vec<String>) -> Outcome {
+fn cond_outcome(
+    c: &Cond,
+    env: &Env<'_, '_>,
+    rule: &Rule,
+    want: Truth,
+    errors: &mut Vec<String>,
+) -> Outcome {
     match eval::cond(c, env, rule) {
         Ok(t) if t == want => Outcome::Held,
         Ok(Truth::Unknown) => Outcome::Unknown,
@@ -137,16 +151,41 @@ fn cond_outcome(c: &Cond, env: &Env<'_, '_>, rule: &Rule, want: Truth, errors: &
 /// Traces `rule` for the request in `env`.
 pub fn trace(rule: &Rule, env: &Env<'_, '_>) -> RuleTrace {
     let mut errors = Vec::new();
-    let from = rule.from.iter().map(|c| clause_trace(c, env, rule)).collect();
+    let from = rule
+        .from
+        .iter()
+        .map(|c| clause_trace(c, env, rule))
+        .collect();
     let to = rule.to.iter().map(|c| clause_trace(c, env, rule)).collect();
     let grants = rule
         .grants
         .iter()
-        .map(|g| if g.permissions.iter().any(|p| eval::permission(p, env)) { Outcome::Held } else { Outcome::Failed })
+        .map(|g| {
+            if g.permissions.iter().any(|p| eval::permission(p, env)) {
+                Outcome::Held
+            } else {
+                Outcome::Failed
+            }
+        })
         .collect();
-    let when = rule.when.iter().map(|c| cond_outcome(c, env, rule, Truth::True, &mut errors)).collect();
-    let unless = rule.unless.iter().map(|c| cond_outcome(c, env, rule, Truth::False, &mut errors)).collect();
-    RuleTrace { from, to, grants, when, unless, errors }
+    let when = rule
+        .when
+        .iter()
+        .map(|c| cond_outcome(c, env, rule, Truth::True, &mut errors))
+        .collect();
+    let unless = rule
+        .unless
+        .iter()
+        .map(|c| cond_outcome(c, env, rule, Truth::False, &mut errors))
+        .collect();
+    RuleTrace {
+        from,
+        to,
+        grants,
+        when,
+        unless,
+        errors,
+    }
 }
 
 /// The value of an attribute in the request, as it would be quoted in an explanation

@@ -1,0 +1,508 @@
+//! The canonical layout of policy files, keeping comments.
+//!
+//! The layout:
+//! - one item (role or rule) after another, with at most one blank line between them (a blank
+//!   line the author left is kept, several become one);
+//! - an item whose body has at most one statement and no comment, and fits in
+//!   [`MAX_WIDTH`] columns, on one line: `role reader { permit GET, HEAD on "/api/**" }`;
+//!   otherwise one statement per line, indented by two spaces, the closing `}` on its own line;
+//! - within a statement, single spaces between words, `, ` between list items and matchers,
+//!   no space inside `[…]` and `(…)`; strings, numbers, addresses and other literals exactly as
+//!   written; parentheses kept where the author wrote them;
+//! - comments on their own line stay on their own line (at the indentation of what follows),
+//!   a comment at the end of a line stays there, and a comment written inside a statement
+//!   moves to its own line before that statement.
+//!
+//! Formatting works on the text and the syntax tree's spans, so it needs a file that parses
+//! (it does not need a valid policy set). It is idempotent: formatting formatted text changes
+//! nothing.
+
+use std::sync::Arc;
+
+use crate::diagnostic::Diagnostics;
+use crate::span::{FileId, SourceFile, Span};
+use crate::syntax::ast::{
+    AttrRef, Expr, ExprKind, Item, Lit, LitKind, Matcher, Operand, Permit, RoleDecl, RoleStmt,
+    RuleDecl, RuleStmt,
+};
+
+/// Longest line an item is put on when it fits on one.
+pub const MAX_WIDTH: usize = 100;
+
+const INDENT: &str = "  ";
+
+/// Formats one policy file. Fails with the syntax errors when the text does not parse.
+pub fn format_source(text: &str, name: &str) -> Result<String, Diagnostics> {
+    let file = SourceFile::new(name, text);
+    let (tree, errors) = crate::syntax::parse(&file, FileId(0));
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    let mut p = Printer::new(&file);
+    for item in &tree.items {
+        match item {
+            Item::Role(r) => p.role(r),
+            Item::Rule(r) => p.rule(r),
+        }
+    }
+    p.finish();
+    Ok(p.out)
+}
+
+/// Whether `text` is already in the canonical layout (`Err` when it does not parse).
+pub fn is_formatted(text: &str, name: &str) -> Result<bool, Diagnostics> {
+    format_source(text, name).map(|f| f == text)
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Comment {
+    start: usize,
+    end: usize,
+}
+
+/// Every `#` comment of the text (outside strings), in order.
+fn comments(src: &str) -> Vec<Comment> {
+    let bytes = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'#' => {
+                let end = src[i..].find('\n').map_or(src.len(), |n| i + n);
+                out.push(Comment { start: i, end });
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+struct Printer<'a> {
+    src: &'a str,
+    comments: Vec<Comment>,
+    next_comment: usize,
+    /// End of what was printed last, as a source offset (for blank lines).
+    last_end: usize,
+    /// Whether anything was printed at this block level yet (no blank line before the first).
+    at_block_start: bool,
+    depth: usize,
+    out: String,
+}
+
+impl<'a> Printer<'a> {
+    fn new(file: &'a Arc<SourceFile>) -> Self {
+        let src = file.text();
+        Printer {
+            src,
+            comments: comments(src),
+            next_comment: 0,
+            last_end: 0,
+            at_block_start: true,
+            depth: 0,
+            out: String::new(),
+        }
+    }
+
+    fn slice(&self, span: Span) -> &'a str {
+        self.src
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    }
+
+    fn gap_has_blank_line(&self, from: usize, to: usize) -> bool {
+        let gap = self.src.get(from.min(to)..to).unwrap_or("");
+        gap.matches('\n').count() >= 2
+    }
+
+    fn indent(&mut self) {
+        for _ in 0..self.depth {
+            self.out.push_str(INDENT);
+        }
+    }
+
+    fn blank_line_before(&mut self, start: usize) {
+        if !self.at_block_start
+            && self.gap_has_blank_line(self.last_end, start)
+            && !self.out.ends_with("\n\n")
+        {
+            self.out.push('\n');
+        }
+    }
+
+    /// Prints every comment starting before `pos` on its own line.
+    fn comments_before(&mut self, pos: usize) {
+        while let Some(&c) = self.comments.get(self.next_comment) {
+            if c.start >= pos {
+                break;
+            }
+            self.blank_line_before(c.start);
+            self.indent();
+            let text = self
+                .src
+                .get(c.start..c.end)
+                .unwrap_or("#")
+                .trim_end()
+                .to_string();
+            self.out.push_str(&text);
+            self.out.push('\n');
+            self.next_comment += 1;
+            self.last_end = c.end;
+            self.at_block_start = false;
+        }
+    }
+
+    /// Whether a comment starts in `start..end`.
+    fn has_comment_in(&self, start: usize, end: usize) -> bool {
+        self.comments
+            .iter()
+            .any(|c| c.start >= start && c.start < end)
+    }
+
+    /// Prints one line for source `start..end`: comments written before or inside it first,
+    /// then the text, then a comment that follows it on the same source line.
+    fn line(&mut self, text: &str, start: usize, end: usize) {
+        self.comments_before(end);
+        self.blank_line_before(start);
+        self.indent();
+        self.out.push_str(text);
+        self.last_end = end;
+        if let Some(&c) = self.comments.get(self.next_comment) {
+            let gap = self.src.get(end..c.start).unwrap_or("\n");
+            if gap.chars().all(|ch| ch == ' ' || ch == '\t') {
+                self.out.push_str("  ");
+                self.out
+                    .push_str(self.src.get(c.start..c.end).unwrap_or("#").trim_end());
+                self.next_comment += 1;
+                self.last_end = c.end;
+            }
+        }
+        self.out.push('\n');
+        self.at_block_start = false;
+    }
+
+    fn finish(&mut self) {
+        self.comments_before(usize::MAX);
+        while self.out.ends_with("\n\n") {
+            self.out.pop();
+        }
+    }
+
+    /// The offset of the first `{` at or after `from`, outside comments.
+    fn open_brace(&self, from: usize) -> usize {
+        let mut i = from;
+        let bytes = self.src.as_bytes();
+        while i < bytes.len() {
+            match bytes[i] {
+                b'{' => return i,
+                b'#' => i = self.src[i..].find('\n').map_or(bytes.len(), |n| i + n),
+                _ => i += 1,
+            }
+        }
+        from
+    }
+
+    /// The start of the keyword `kw` written just before `pos` (white space between), or `pos`.
+    fn keyword_before(&self, pos: usize, kw: &str) -> usize {
+        let before = self.src.get(..pos).unwrap_or("").trim_end();
+        if before.ends_with(kw) {
+            before.len() - kw.len()
+        } else {
+            pos
+        }
+    }
+
+    /// Prints an item: `header {` statements `}`. `header_end` is where the header's last
+    /// token ends (the `{` is searched from there, so a `{` in a rule id is not taken for it).
+    fn block(
+        &mut self,
+        header: String,
+        start: usize,
+        header_end: usize,
+        span: Span,
+        stmts: &[(String, usize, usize)],
+    ) {
+        let open = self.open_brace(header_end);
+        let end = span.end as usize;
+        let close = end.saturating_sub(1);
+        let one_line = match stmts {
+            [] => Some(format!("{header} {{}}")),
+            [(s, _, _)] => Some(format!("{header} {{ {s} }}")),
+            _ => None,
+        };
+        if let Some(text) = one_line {
+            let fits = self.depth * INDENT.len() + text.chars().count() <= MAX_WIDTH;
+            if fits && !self.has_comment_in(start, close) {
+                self.line(&text, start, end);
+                return;
+            }
+        }
+        self.line(&format!("{header} {{"), start, open + 1);
+        self.depth += 1;
+        self.at_block_start = true;
+        for (text, s, e) in stmts {
+            self.line(text, *s, *e);
+        }
+        self.comments_before(close);
+        self.depth -= 1;
+        self.at_block_start = true;
+        self.line("}", close, end);
+    }
+
+    fn role(&mut self, r: &RoleDecl) {
+        let start = r.span.start as usize;
+        let header = format!("role {}", r.name.name);
+        let mut stmts: Vec<(String, usize, usize)> = Vec::new();
+        let mut i = 0;
+        while let Some(stmt) = r.body.get(i) {
+            match stmt {
+                RoleStmt::Permit(p) => {
+                    stmts.push((self.permit(p), p.span.start as usize, p.span.end as usize));
+                    i += 1;
+                }
+                RoleStmt::Include(first) => {
+                    let mut names = vec![first.name.clone()];
+                    let mut end = first.span.end as usize;
+                    i += 1;
+                    while let Some(RoleStmt::Include(next)) = r.body.get(i) {
+                        let between = self.src.get(end..next.span.start as usize).unwrap_or("");
+                        if between.trim() != "," {
+                            break;
+                        }
+                        names.push(next.name.clone());
+                        end = next.span.end as usize;
+                        i += 1;
+                    }
+                    let s = self.keyword_before(first.span.start as usize, "include");
+                    stmts.push((format!("include {}", names.join(", ")), s, end));
+                }
+            }
+        }
+        self.block(header, start, r.name.span.end as usize, r.span, &stmts);
+    }
+
+    fn permit(&self, p: &Permit) -> String {
+        let methods = match &p.methods {
+            None => "*".to_string(),
+            Some(ms) => ms
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let mut s = format!("permit {methods} on {}", self.lit(&p.paths));
+        // `host` and `port` in source order.
+        let mut extras: Vec<(u32, String)> = Vec::new();
+        if let Some(h) = &p.hosts {
+            extras.push((h.span.start, format!("host {}", self.lit(h))));
+        }
+        if let Some(port) = &p.ports {
+            extras.push((port.span.start, format!("port {}", self.lit(port))));
+        }
+        extras.sort_by_key(|(at, _)| *at);
+        for (_, e) in extras {
+            s.push(' ');
+            s.push_str(&e);
+        }
+        s
+    }
+
+    fn rule(&mut self, r: &RuleDecl) {
+        let start = r.span.start as usize;
+        let dry = if r.dry_run.is_some() { "dry_run " } else { "" };
+        let header = format!("{dry}{} {}", r.effect.as_str(), self.slice(r.id.span));
+        let mut stmts: Vec<(String, usize, usize)> = Vec::new();
+        for stmt in &r.body {
+            let (text, s, e) = match stmt {
+                RuleStmt::From(c) | RuleStmt::To(c) => {
+                    let kw = if matches!(stmt, RuleStmt::From(_)) {
+                        "from"
+                    } else {
+                        "to"
+                    };
+                    let ms: Vec<String> = c.matchers.iter().map(|m| self.matcher(m)).collect();
+                    (
+                        format!("{kw} {}", ms.join(", ")),
+                        c.span.start as usize,
+                        c.span.end as usize,
+                    )
+                }
+                RuleStmt::Grant(names, span) => {
+                    let ns: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+                    (
+                        format!("grant {}", ns.join(", ")),
+                        span.start as usize,
+                        span.end as usize,
+                    )
+                }
+                RuleStmt::When(e) | RuleStmt::Unless(e) => {
+                    let kw = if matches!(stmt, RuleStmt::When(_)) {
+                        "when"
+                    } else {
+                        "unless"
+                    };
+                    let s = self.keyword_before(e.span.start as usize, kw);
+                    (format!("{kw} {}", self.expr(e)), s, e.span.end as usize)
+                }
+                RuleStmt::Timezone(z) => {
+                    let s = self.keyword_before(z.span.start as usize, "timezone");
+                    (
+                        format!("timezone {}", self.slice(z.span)),
+                        s,
+                        z.span.end as usize,
+                    )
+                }
+            };
+            stmts.push((text, s, e));
+        }
+        self.block(header, start, r.id.span.end as usize, r.span, &stmts);
+    }
+
+    fn matcher(&self, m: &Matcher) -> String {
+        let mut s = String::new();
+        if m.negated.is_some() {
+            s.push_str("not ");
+        }
+        s.push_str(&m.kind.name);
+        if let Some(k) = &m.key {
+            s.push(' ');
+            s.push_str(self.slice(k.span));
+            s.push_str(" =");
+        }
+        s.push(' ');
+        s.push_str(&self.lit(&m.value));
+        s
+    }
+
+    fn lit(&self, l: &Lit) -> String {
+        match &l.kind {
+            LitKind::List(items) => {
+                let items: Vec<String> = items.iter().map(|i| self.lit(i)).collect();
+                format!("[{}]", items.join(", "))
+            }
+            _ => self.slice(l.span).to_string(),
+        }
+    }
+
+    fn attr(&self, a: &AttrRef) -> String {
+        let mut s = a
+            .path
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
+        for k in &a.keys {
+            s.push('[');
+            s.push_str(self.slice(k.span));
+            s.push(']');
+        }
+        s
+    }
+
+    /// Whether the expression was written in parentheses: its span starts with `(` whose
+    /// matching `)` ends it.
+    fn parenthesized(&self, span: Span) -> bool {
+        let text = self.slice(span);
+        if !text.starts_with('(') || !text.ends_with(')') {
+            return false;
+        }
+        let bytes = text.as_bytes();
+        let (mut depth, mut i) = (0usize, 0usize);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' {
+                        if bytes[i] == b'\\' {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                }
+                b'#' => {
+                    i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                    continue;
+                }
+                b'(' => depth += 1,
+                b')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return i == bytes.len() - 1;
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        false
+    }
+
+    fn expr(&self, e: &Expr) -> String {
+        let inner = match &e.kind {
+            ExprKind::Or(a, b) => format!("{} or {}", self.expr(a), self.expr(b)),
+            ExprKind::And(a, b) => format!("{} and {}", self.expr(a), self.expr(b)),
+            ExprKind::Not(a) => format!("not {}", self.expr(a)),
+            ExprKind::Has(a) => format!("has {}", self.attr(a)),
+            ExprKind::Bool(b) => b.to_string(),
+            ExprKind::Cmp { lhs, op, rhs, .. } => {
+                let rhs = match rhs {
+                    Operand::Attr(a) => self.attr(a),
+                    Operand::Lit(l) => self.lit(l),
+                };
+                format!("{} {} {rhs}", self.attr(lhs), op.as_str())
+            }
+        };
+        if self.parenthesized(e.span) {
+            format!("({inner})")
+        } else {
+            inner
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(s: &str) -> String {
+        format_source(s, "t.mgp").unwrap()
+    }
+
+    #[test]
+    fn lays_out_items_and_keeps_comments() {
+        let src = "# header\n\nrole  reader{permit GET,HEAD on \"/api/**\"}  # readers\nrole operator {\n include reader ,x\n\n\n  permit POST on [ \"/a\" ,\"/b\" ]\n}\nallow \"a\" {   # opens\n  from principal \"p\",namespace \"n\"   # who\n  when (time.hour in 8..17 or # inside\n    has source.ip) and not source.namespace == \"x\"\n  # last\n}\n\n\n\ndeny \"d\" { to path \"/x\" }\n";
+        let want = "# header\n\nrole reader { permit GET, HEAD on \"/api/**\" }  # readers\nrole operator {\n  include reader, x\n\n  permit POST on [\"/a\", \"/b\"]\n}\nallow \"a\" {  # opens\n  from principal \"p\", namespace \"n\"  # who\n  # inside\n  when (time.hour in 8..17 or has source.ip) and not source.namespace == \"x\"\n  # last\n}\n\ndeny \"d\" { to path \"/x\" }\n";
+        assert_eq!(fmt(src), want);
+        assert_eq!(fmt(want), want);
+    }
+
+    #[test]
+    fn one_statement_items_that_fit_go_on_one_line() {
+        assert_eq!(
+            fmt("dry_run deny \"m\" {\n  unless has source.principal\n}\n"),
+            "dry_run deny \"m\" { unless has source.principal }\n"
+        );
+        assert_eq!(fmt("allow \"x\" {\n}\n"), "allow \"x\" {}\n");
+        let long = format!("allow \"x\" {{ to path \"/{}\" }}\n", "a".repeat(100));
+        assert_eq!(
+            fmt(&long),
+            format!("allow \"x\" {{\n  to path \"/{}\"\n}}\n", "a".repeat(100))
+        );
+    }
+
+    #[test]
+    fn refuses_text_that_does_not_parse() {
+        let e = format_source("allow \"x\" { frm x }", "t.mgp").unwrap_err();
+        assert!(e.has_errors());
+    }
+}

@@ -1,1 +1,19 @@
-//! placeholder, see the issue
+//! The side-by-side benchmark of meshgate against cedar-policy, regorus and casbin.
+//!
+//! - [`workload`]: the abstract rule model and the seeded generator (`mesh`, `flat`, `rbac`).
+//! - [`render`]: its translations to `.mgp`, Cedar, Rego (+ data) and casbin (model + policy).
+//! - [`engines`]: the four engines behind one [`engines::Subject`] interface.
+//! - [`agree`]: the agreement check every engine must pass before it is timed.
+//! - [`measure`]: the timing loop (median and p99).
+//! - [`extras`]: meshgate's compile time, memory, allocations and thread scaling.
+//! - [`runner`]: `meshgate-bench`, the binary `cargo xtask bench` runs.
+//!
+//! `benches/README.md` documents the translations.
+
+pub mod agree;
+pub mod engines;
+pub mod extras;
+pub mod measure;
+pub mod render;
+pub mod runner;
+pub mod workload;

@@ -1,0 +1,33 @@
+//! meshgate's compile time, memory per rule, allocations per decision and thread scaling,
+//! under a counting global allocator (kept out of the timing binary so that counting does not
+//! slow the engines being compared). Prints one JSON object per line; see
+//! `meshgate_benches::extras`.
+
+use std::alloc::System;
+
+use meshgate_benches::extras::{self, AllocSnapshot};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+fn snapshot() -> AllocSnapshot {
+    let s = GLOBAL.stats();
+    AllocSnapshot {
+        allocations: (s.allocations + s.reallocations) as u64,
+        live_bytes: s.bytes_allocated as i64 - s.bytes_deallocated as i64 + s.bytes_reallocated as i64,
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("extras") {
+        eprintln!("usage: meshgate-bench-alloc extras [--quick]");
+        std::process::exit(2);
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    if let Err(e) = extras::run(quick, &snapshot) {
+        eprintln!("meshgate-bench-alloc: {e}");
+        std::process::exit(1);
+    }
+}

@@ -236,3 +236,55 @@ fn explain_json() {
     assert_eq!(v["deciding"][0]["checks"][0]["kind"], "from");
     assert_eq!(v["deciding"][0]["checks"][0]["outcome"], "held");
 }
+
+#[test]
+fn fmt_formats_the_example_and_keeps_its_meaning() {
+    let dir = scratch("fmt");
+    let policy = dir.join("policy.mgp");
+    std::fs::copy(
+        common::workspace().join("examples/mesh/policy.mgp"),
+        &policy,
+    )
+    .unwrap();
+    std::fs::copy(
+        common::workspace().join("examples/mesh/policy.test.json"),
+        dir.join("policy.test.json"),
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let before = std::fs::read_to_string(&policy).unwrap();
+    let check = meshgate(&["fmt", "--check", p]);
+    let out = meshgate(&["fmt", p]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let after = std::fs::read_to_string(&policy).unwrap();
+    assert_expected("fmt-policy.mgp", &after);
+    if before == after {
+        assert_eq!(check.code, 0, "{check:?}");
+    } else {
+        assert_eq!(check.code, 1, "{check:?}");
+        assert!(check.stdout.contains("not formatted"), "{}", check.stdout);
+        assert_eq!(out.stdout, format!("formatted {p}\n"));
+    }
+    // Formatted again: nothing to do.
+    let again = meshgate(&["fmt", "--check", p]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.is_empty());
+    // Same decisions: the example's tests still pass against the formatted policy.
+    let tests = meshgate(&["test", dir.to_str().unwrap()]);
+    assert_eq!(tests.code, 0, "{tests:?}");
+}
+
+#[test]
+fn fmt_refuses_what_does_not_parse() {
+    let dir = scratch("fmt-bad");
+    let path = dir.join("bad.mgp");
+    std::fs::write(&path, "allow \"x\" { frm x }\n").unwrap();
+    let out = meshgate(&["fmt", path.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("bad.mgp:1:13"), "{}", out.stderr);
+    assert!(out.stderr.contains("cannot format"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "allow \"x\" { frm x }\n"
+    );
+}

@@ -242,7 +242,7 @@ impl<'a> Printer<'a> {
         };
         if let Some(text) = one_line {
             let fits = self.depth * INDENT.len() + text.chars().count() <= MAX_WIDTH;
-            if fits && !self.has_comment_in(start, close) {
+            if fits && !self.has_comment_in(open + 1, close) {
                 self.line(&text, start, end);
                 return;
             }
@@ -504,5 +504,265 @@ mod tests {
     fn refuses_text_that_does_not_parse() {
         let e = format_source("allow \"x\" { frm x }", "t.mgp").unwrap_err();
         assert!(e.has_errors());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::format_source;
+    use crate::{PolicySet, Request};
+
+    /// Items as token lists; any separator may stand between two tokens.
+    const ITEMS: &[&[&str]] = &[
+        &[
+            "role",
+            "reader",
+            "{",
+            "permit",
+            "GET",
+            ",",
+            "HEAD",
+            "on",
+            "\"/api/**\"",
+            "}",
+        ],
+        &[
+            "role",
+            "operator",
+            "{",
+            "include",
+            "reader",
+            "permit",
+            "POST",
+            "on",
+            "[",
+            "\"/api/admin/**\"",
+            ",",
+            "\"/ops\"",
+            "]",
+            "port",
+            "8000..8999",
+            "}",
+        ],
+        &[
+            "allow",
+            "\"a\"",
+            "{",
+            "from",
+            "principal",
+            "\"spiffe://td/ns/shop/sa/web\"",
+            "to",
+            "service",
+            "\"pay\"",
+            "grant",
+            "reader",
+            "}",
+        ],
+        &[
+            "allow",
+            "\"b\"",
+            "{",
+            "from",
+            "namespace",
+            "\"ops\"",
+            ",",
+            "label",
+            "team",
+            "=",
+            "\"sre\"",
+            "from",
+            "ip",
+            "10.0.0.0/8",
+            "grant",
+            "operator",
+            "when",
+            "time.weekday",
+            "in",
+            "mon..fri",
+            "and",
+            "time.hour",
+            "in",
+            "8..17",
+            "timezone",
+            "\"Europe/Berlin\"",
+            "}",
+        ],
+        &[
+            "deny",
+            "\"c\"",
+            "{",
+            "from",
+            "not",
+            "namespace",
+            "[",
+            "\"prod\"",
+            ",",
+            "\"ops\"",
+            "]",
+            "to",
+            "path",
+            "\"/api/admin/**\"",
+            "}",
+        ],
+        &[
+            "allow",
+            "\"d\"",
+            "{",
+            "when",
+            "(",
+            "request.headers[\"x-user\"]",
+            "==",
+            "\"alice\"",
+            "or",
+            "has",
+            "request.auth.principal",
+            ")",
+            "and",
+            "not",
+            "(",
+            "source.namespace",
+            "==",
+            "\"legacy\"",
+            ")",
+            "unless",
+            "context.risk",
+            ">",
+            "3",
+            "}",
+        ],
+        &[
+            "audit",
+            "\"e\"",
+            "{",
+            "to",
+            "path",
+            "\"/api/export/**\"",
+            "}",
+        ],
+        &[
+            "dry_run",
+            "deny",
+            "\"f\"",
+            "{",
+            "unless",
+            "has",
+            "source.principal",
+            "}",
+        ],
+        &["allow", "\"g\"", "{", "}"],
+    ];
+
+    const SEPARATORS: &[&str] = &[
+        " ",
+        "  ",
+        "\n",
+        "\n\n",
+        "\n\n\n",
+        "\t",
+        " # note\n",
+        "# x\n  ",
+        "\n  # own line\n",
+    ];
+
+    fn policy() -> impl Strategy<Value = String> {
+        // The roles are always there, since rules grant them.
+        let items = proptest::sample::subsequence(
+            (2..ITEMS.len()).collect::<Vec<_>>(),
+            0..=ITEMS.len() - 2,
+        )
+        .prop_map(|mut v| {
+            v.extend([0, 1]);
+            v
+        })
+        .prop_shuffle();
+        (
+            items,
+            proptest::collection::vec(0..SEPARATORS.len(), 400),
+            0..3usize,
+        )
+            .prop_map(|(items, seps, lead)| {
+                let mut seps = seps.into_iter().cycle();
+                let mut out = String::new();
+                out.push_str(["", "# head\n\n", "\n"][lead]);
+                for i in items {
+                    for tok in ITEMS[i] {
+                        out.push_str(tok);
+                        out.push_str(SEPARATORS[seps.next().unwrap_or(0)]);
+                    }
+                    out.push('\n');
+                }
+                out
+            })
+    }
+
+    /// Tokens of policy text without white space and comments: strings whole, words whole,
+    /// other characters one by one.
+    fn tokens(s: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let chars: Vec<char> = s.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c.is_whitespace() {
+                i += 1;
+            } else if c == '#' {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            } else if c == '"' {
+                let start = i;
+                i += 1;
+                while i < chars.len() && chars[i] != '"' {
+                    i += if chars[i] == '\\' { 2 } else { 1 };
+                }
+                i += 1;
+                out.push(chars[start..i.min(chars.len())].iter().collect());
+            } else if c.is_ascii_alphanumeric() || "_-.:/+".contains(c) {
+                let start = i;
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric() || "_-.:/+".contains(chars[i]))
+                {
+                    i += 1;
+                }
+                out.push(chars[start..i].iter().collect());
+            } else {
+                out.push(c.to_string());
+                i += 1;
+            }
+        }
+        out
+    }
+
+    fn comments(s: &str) -> Vec<String> {
+        super::comments(s)
+            .iter()
+            .map(|c| s[c.start..c.end].trim_end().to_string())
+            .collect()
+    }
+
+    const REQUESTS: &[&str] = &[
+        r#"{"source": {"principal": "spiffe://td/ns/shop/sa/web"}, "destination": {"service": "pay"}, "request": {"method": "GET", "path": "/api/x"}}"#,
+        r#"{"source": {"namespace": "ops", "labels": {"team": "sre"}}, "request": {"method": "POST", "path": "/ops", "headers": {"x-user": "alice"}}, "destination": {"port": 8080}, "time": "2026-03-27T10:00:00Z"}"#,
+        r#"{"source": {"namespace": "legacy"}, "request": {"path": "/api/admin/a", "headers": {"x-user": "alice"}}, "context": {"risk": 1}}"#,
+        r#"{"request": {"path": "/api/export/a"}}"#,
+    ];
+
+    proptest! {
+        #[test]
+        fn fmt_is_idempotent_and_keeps_tokens_comments_and_decisions(src in policy()) {
+            let once = format_source(&src, "p.mgp").unwrap();
+            let twice = format_source(&once, "p.mgp").unwrap();
+            prop_assert_eq!(&twice, &once);
+            prop_assert_eq!(tokens(&once), tokens(&src));
+            prop_assert_eq!(comments(&once), comments(&src));
+            let a = PolicySet::parse(&src, "p.mgp").unwrap();
+            let b = PolicySet::parse(&once, "p.mgp").unwrap();
+            for r in REQUESTS {
+                let req = Request::from_json(r).unwrap();
+                prop_assert_eq!(a.decide_reference(&req), b.decide_reference(&req));
+            }
+        }
     }
 }

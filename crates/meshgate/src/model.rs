@@ -41,8 +41,8 @@ pub struct Rule {
 /// A rule's time zone.
 #[derive(Clone, Debug)]
 pub struct Zone {
-    /// IANA name, or `UTC`.
-    pub name: String,
+    /// IANA name, or `UTC` (borrowed, so the default costs no allocation per rule).
+    pub name: std::borrow::Cow<'static, str>,
     /// The zone.
     pub tz: jiff::tz::TimeZone,
 }
@@ -50,7 +50,7 @@ pub struct Zone {
 impl Default for Zone {
     fn default() -> Self {
         Zone {
-            name: "UTC".to_string(),
+            name: std::borrow::Cow::Borrowed("UTC"),
             tz: jiff::tz::TimeZone::UTC,
         }
     }

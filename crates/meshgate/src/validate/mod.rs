@@ -285,7 +285,7 @@ fn rule(
                 match jiff::tz::db().get(&name.value) {
                     Ok(tz) => {
                         rule.zone = Zone {
-                            name: name.value.clone(),
+                            name: name.value.clone().into(),
                             tz,
                         }
                     }

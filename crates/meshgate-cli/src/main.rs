@@ -4,6 +4,7 @@
 
 mod explain_cmd;
 mod fmt_cmd;
+mod lint_cmd;
 mod load;
 mod requests;
 mod test_cmd;
@@ -125,6 +126,23 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Warn about valid policies that probably do not do what was meant, each warning with a
+    /// stable code: never-matches, empty-time-window, shadowed-by-deny, subsumed-allow,
+    /// duplicate-rule, no-subject, broad-path, unused-role, deny-absent-bypass.
+    ///
+    /// Exit code 0 unless the set has errors (1), or has warnings and --deny-warnings is given
+    /// (1).
+    Lint {
+        /// Policy files (.mgp), loaded as one set in the order given.
+        #[arg(required = true, value_name = "FILES")]
+        files: Vec<PathBuf>,
+        /// Output format (`json`: {"ok": bool, "warnings": N, "diagnostics": [...]}).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 1 when there is any warning (for CI).
+        #[arg(long)]
+        deny_warnings: bool,
+    },
 }
 
 /// Output formats.
@@ -164,6 +182,11 @@ fn main() -> ExitCode {
             no_clock,
         } => explain_cmd::run(&policy, &request, format, no_clock),
         Command::Fmt { files, check } => fmt_cmd::run(&files, check),
+        Command::Lint {
+            files,
+            format,
+            deny_warnings,
+        } => lint_cmd::run(&files, format, deny_warnings),
     };
     ExitCode::from(code)
 }

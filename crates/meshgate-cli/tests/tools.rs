@@ -288,3 +288,59 @@ fn fmt_refuses_what_does_not_parse() {
         "allow \"x\" { frm x }\n"
     );
 }
+
+#[test]
+fn lint_the_example_is_clean() {
+    let out = meshgate_root(&["lint", "--deny-warnings", "examples/mesh/policy.mgp"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "ok: no warnings in 1 file\n");
+}
+
+#[test]
+fn lint_finds_each_kind_of_problem() {
+    let fixture = "crates/meshgate-cli/tests/fixtures/risky.mgp";
+    let out = meshgate_root(&["lint", fixture]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_expected("lint-risky.txt", &out.stdout);
+    let out = meshgate_root(&["lint", "--deny-warnings", fixture]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout
+            .ends_with("error: 9 warnings in 1 file (denied by --deny-warnings)\n"),
+        "{}",
+        out.stdout
+    );
+    let out = meshgate_root(&["lint", "--format", "json", fixture]);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    let found: Vec<(String, u64)> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        ("unused-role", 5),
+        ("no-subject", 8),
+        ("broad-path", 13),
+        ("duplicate-rule", 18),
+        ("subsumed-allow", 19),
+        ("shadowed-by-deny", 24),
+        ("deny-absent-bypass", 28),
+        ("empty-time-window", 36),
+        ("never-matches", 41),
+    ];
+    assert_eq!(found, want.map(|(c, l)| (c.to_string(), l)));
+    assert!(
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["severity"] == "warning" && d["help"].is_string())
+    );
+}

@@ -5,6 +5,7 @@
 pub mod coverage;
 pub mod explain;
 pub mod fmt;
+pub mod lint;
 pub mod testing;
 pub mod trace;
 

@@ -197,12 +197,22 @@ fn required_tests<'r>(rule: &'r Rule, out: &mut Vec<&'r Test>) -> bool {
                 out.push(t);
                 false
             }
-            Cond::And(items) => items.iter().fold(false, |acc, i| walk(i, out) || acc),
+            Cond::And(items) => {
+                // Every item is walked (no short cut): all their tests are required.
+                let mut constant_false = false;
+                for i in items {
+                    constant_false |= walk(i, out);
+                }
+                constant_false
+            }
             _ => false,
         }
     }
-    rule.when.iter().fold(false, |acc, c| walk(c, out) || acc)
-        || rule.unless.iter().any(|c| matches!(c, Cond::Const(true)))
+    let mut constant_false = false;
+    for c in &rule.when {
+        constant_false |= walk(c, out);
+    }
+    constant_false || rule.unless.iter().any(|c| matches!(c, Cond::Const(true)))
 }
 
 fn is_time(attr: &Attr) -> bool {

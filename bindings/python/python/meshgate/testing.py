@@ -211,13 +211,11 @@ class ExpectedError:
 
 
 def parse_expected_errors(text: str) -> List[ExpectedError]:
-    """The ``# expect-error:`` lines at the head of an invalid policy (comment lines before the
-    first non-comment line)."""
+    """The ``# expect-error:`` lines at the head of an invalid policy (the comment lines before
+    the first line that is not a comment)."""
     out = []
     for line in text.splitlines():
         stripped = line.strip()
-        if not stripped:
-            continue
         if not stripped.startswith("#"):
             break
         m = _EXPECT.match(stripped)

@@ -16,7 +16,11 @@ pub fn decisions<S: Subject>(subject: &mut S, jsons: &[String]) -> Result<Vec<bo
 }
 
 /// Loads `engine` with the workload and decides every request.
-pub fn engine_decisions(engine: EngineKind, w: &Workload, jsons: &[String]) -> Result<Vec<bool>, String> {
+pub fn engine_decisions(
+    engine: EngineKind,
+    w: &Workload,
+    jsons: &[String],
+) -> Result<Vec<bool>, String> {
     match engine {
         EngineKind::Meshgate => decisions(&mut Meshgate::load(w)?, jsons),
         EngineKind::Cedar => decisions(&mut Cedar::load(w)?, jsons),
@@ -38,12 +42,26 @@ pub fn reference(w: &Workload, jsons: &[String]) -> Result<Vec<bool>, String> {
 }
 
 /// Compares decisions with the expected ones, describing every difference.
-pub fn compare(engine: EngineKind, w: &Workload, reqs: &[Req], got: &[bool], want: &[bool]) -> Result<(), String> {
+pub fn compare(
+    engine: EngineKind,
+    w: &Workload,
+    reqs: &[Req],
+    got: &[bool],
+    want: &[bool],
+) -> Result<(), String> {
     let diffs: Vec<String> = reqs
         .iter()
         .zip(got.iter().zip(want))
         .filter(|(_, (g, w))| g != w)
-        .map(|(r, (g, w))| format!("  {} says {} where {} is expected: {}", engine, verdict(*g), verdict(*w), r.to_json()))
+        .map(|(r, (g, w))| {
+            format!(
+                "  {} says {} where {} is expected: {}",
+                engine,
+                verdict(*g),
+                verdict(*w),
+                r.to_json()
+            )
+        })
         .collect();
     if diffs.is_empty() {
         Ok(())
@@ -69,7 +87,8 @@ pub fn check(engine: EngineKind, w: &Workload, reqs: &[Req]) -> Result<(), Strin
     let jsons: Vec<String> = reqs.iter().map(Req::to_json).collect();
     let want = reference(w, &jsons)?;
     let model: Vec<bool> = reqs.iter().map(|r| w.decide(r)).collect();
-    compare(EngineKind::Meshgate, w, reqs, &want, &model).map_err(|e| format!("the reference evaluator and the model differ: {e}"))?;
+    compare(EngineKind::Meshgate, w, reqs, &want, &model)
+        .map_err(|e| format!("the reference evaluator and the model differ: {e}"))?;
     let got = engine_decisions(engine, w, &jsons)?;
     compare(engine, w, reqs, &got, &want)
 }

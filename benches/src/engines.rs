@@ -28,7 +28,12 @@ pub enum EngineKind {
 
 impl EngineKind {
     /// Every engine, meshgate first.
-    pub const ALL: [EngineKind; 4] = [EngineKind::Meshgate, EngineKind::Cedar, EngineKind::Regorus, EngineKind::Casbin];
+    pub const ALL: [EngineKind; 4] = [
+        EngineKind::Meshgate,
+        EngineKind::Cedar,
+        EngineKind::Regorus,
+        EngineKind::Casbin,
+    ];
 
     /// The engine's name.
     pub fn name(self) -> &'static str {
@@ -67,7 +72,10 @@ fn field<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
 }
 
 fn str_field(v: &Value, path: &[&str]) -> String {
-    field(v, path).and_then(Value::as_str).unwrap_or_default().to_string()
+    field(v, path)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,9 +124,13 @@ impl Cedar {
     /// Loads the workload.
     pub fn load(w: &Workload) -> Result<Cedar, String> {
         let text = render::cedar(w);
-        let policies = cedar_policy::PolicySet::from_str(&text.policies).map_err(|e| format!("cedar policies: {e}"))?;
-        let entities = cedar_policy::Entities::from_json_value(text.entities, None).map_err(|e| format!("cedar entities: {e}"))?;
-        let ty = |s: &str| cedar_policy::EntityTypeName::from_str(s).map_err(|e| format!("cedar type {s}: {e}"));
+        let policies = cedar_policy::PolicySet::from_str(&text.policies)
+            .map_err(|e| format!("cedar policies: {e}"))?;
+        let entities = cedar_policy::Entities::from_json_value(text.entities, None)
+            .map_err(|e| format!("cedar entities: {e}"))?;
+        let ty = |s: &str| {
+            cedar_policy::EntityTypeName::from_str(s).map_err(|e| format!("cedar type {s}: {e}"))
+        };
         Ok(Cedar {
             policies,
             entities,
@@ -135,23 +147,44 @@ impl Subject for Cedar {
     fn build(&self, json: &str) -> Result<Self::Req, String> {
         let v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
         let uid = |ty: &cedar_policy::EntityTypeName, id: String| {
-            cedar_policy::EntityUid::from_type_name_and_id(ty.clone(), cedar_policy::EntityId::new(id))
+            cedar_policy::EntityUid::from_type_name_and_id(
+                ty.clone(),
+                cedar_policy::EntityId::new(id),
+            )
         };
         let principal = uid(&self.workload, str_field(&v, &["source", "principal"]));
         let action = uid(&self.action, str_field(&v, &["request", "method"]));
         let resource = uid(&self.service, str_field(&v, &["destination", "service"]));
         let mut ctx = serde_json::Map::new();
-        ctx.insert("source_namespace".into(), Value::String(str_field(&v, &["source", "namespace"])));
-        ctx.insert("path".into(), Value::String(str_field(&v, &["request", "path"])));
-        ctx.insert("labels".into(), field(&v, &["source", "labels"]).cloned().unwrap_or_else(|| Value::Object(Default::default())));
+        ctx.insert(
+            "source_namespace".into(),
+            Value::String(str_field(&v, &["source", "namespace"])),
+        );
+        ctx.insert(
+            "path".into(),
+            Value::String(str_field(&v, &["request", "path"])),
+        );
+        ctx.insert(
+            "labels".into(),
+            field(&v, &["source", "labels"])
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Default::default())),
+        );
         if let Some(t) = v.get("time").and_then(Value::as_str) {
-            ctx.insert("time".into(), serde_json::json!({"__extn": {"fn": "datetime", "arg": t}}));
+            ctx.insert(
+                "time".into(),
+                serde_json::json!({"__extn": {"fn": "datetime", "arg": t}}),
+            );
         }
-        let context = cedar_policy::Context::from_json_value(Value::Object(ctx), None).map_err(|e| e.to_string())?;
-        cedar_policy::Request::new(principal, action, resource, context, None).map_err(|e| e.to_string())
+        let context = cedar_policy::Context::from_json_value(Value::Object(ctx), None)
+            .map_err(|e| e.to_string())?;
+        cedar_policy::Request::new(principal, action, resource, context, None)
+            .map_err(|e| e.to_string())
     }
     fn decide(&mut self, req: &Self::Req) -> Result<bool, String> {
-        let response = self.authorizer.is_authorized(req, &self.policies, &self.entities);
+        let response = self
+            .authorizer
+            .is_authorized(req, &self.policies, &self.entities);
         if let Some(e) = response.diagnostics().errors().next() {
             return Err(format!("cedar evaluation error: {e}"));
         }
@@ -171,12 +204,21 @@ impl Regorus {
     /// Loads the workload.
     pub fn load(w: &Workload) -> Result<Regorus, String> {
         let mut engine = regorus::Engine::new();
-        engine.add_policy("meshgate.rego".to_string(), render::rego_policy(w)).map_err(|e| format!("rego policy: {e}"))?;
-        engine.add_data(regorus::Value::from(render::rego_data(w))).map_err(|e| format!("rego data: {e}"))?;
-        let mut r = Regorus { engine, rule: render::REGO_ENTRYPOINT.to_string() };
+        engine
+            .add_policy("meshgate.rego".to_string(), render::rego_policy(w))
+            .map_err(|e| format!("rego policy: {e}"))?;
+        engine
+            .add_data(regorus::Value::from(render::rego_data(w)))
+            .map_err(|e| format!("rego data: {e}"))?;
+        let mut r = Regorus {
+            engine,
+            rule: render::REGO_ENTRYPOINT.to_string(),
+        };
         // Let the engine do its one-time preparation outside the timed loop.
         r.engine.set_input(regorus::Value::new_object());
-        r.engine.eval_rule(r.rule.clone()).map_err(|e| format!("rego: {e}"))?;
+        r.engine
+            .eval_rule(r.rule.clone())
+            .map_err(|e| format!("rego: {e}"))?;
         Ok(r)
     }
 }
@@ -189,8 +231,13 @@ impl Subject for Regorus {
     fn decide(&mut self, req: &Self::Req) -> Result<bool, String> {
         // `Value` is reference-counted: this clone copies a pointer.
         self.engine.set_input(req.clone());
-        let v = self.engine.eval_rule(self.rule.clone()).map_err(|e| format!("rego: {e}"))?;
-        v.as_bool().copied().map_err(|e| format!("rego: `allow` is not a boolean: {e}"))
+        let v = self
+            .engine
+            .eval_rule(self.rule.clone())
+            .map_err(|e| format!("rego: {e}"))?;
+        v.as_bool()
+            .copied()
+            .map_err(|e| format!("rego: `allow` is not a boolean: {e}"))
     }
 }
 
@@ -246,13 +293,23 @@ impl Casbin {
         use casbin::{CoreApi, MgmtApi};
         let text = render::casbin(w);
         block_on(async {
-            let model = casbin::DefaultModel::from_str(&text.model).await.map_err(|e| format!("casbin model: {e}"))?;
-            let mut enforcer = casbin::Enforcer::new(model, casbin::MemoryAdapter::default()).await.map_err(|e| format!("casbin: {e}"))?;
+            let model = casbin::DefaultModel::from_str(&text.model)
+                .await
+                .map_err(|e| format!("casbin model: {e}"))?;
+            let mut enforcer = casbin::Enforcer::new(model, casbin::MemoryAdapter::default())
+                .await
+                .map_err(|e| format!("casbin: {e}"))?;
             if !text.policies.is_empty() {
-                enforcer.add_policies(text.policies).await.map_err(|e| format!("casbin policies: {e}"))?;
+                enforcer
+                    .add_policies(text.policies)
+                    .await
+                    .map_err(|e| format!("casbin policies: {e}"))?;
             }
             if !text.groupings.is_empty() {
-                enforcer.add_grouping_policies(text.groupings).await.map_err(|e| format!("casbin groupings: {e}"))?;
+                enforcer
+                    .add_grouping_policies(text.groupings)
+                    .await
+                    .map_err(|e| format!("casbin groupings: {e}"))?;
             }
             Ok(Casbin { enforcer })
         })
@@ -265,10 +322,19 @@ impl Subject for Casbin {
         let v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
         let labels = field(&v, &["source", "labels"])
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
         // casbin has no time type: the request carries the UTC hour, read off RFC 3339.
-        let hour = v.get("time").and_then(Value::as_str).and_then(|t| t.get(11..13)).and_then(|h| h.parse().ok()).unwrap_or(-1);
+        let hour = v
+            .get("time")
+            .and_then(Value::as_str)
+            .and_then(|t| t.get(11..13))
+            .and_then(|h| h.parse().ok())
+            .unwrap_or(-1);
         Ok(CasbinReq {
             sub: str_field(&v, &["source", "principal"]),
             dom: str_field(&v, &["source", "namespace"]),
@@ -280,6 +346,8 @@ impl Subject for Casbin {
     }
     fn decide(&mut self, r: &Self::Req) -> Result<bool, String> {
         use casbin::CoreApi;
-        self.enforcer.enforce((&r.sub, &r.dom, &r.svc, &r.obj, &r.act, &r.attrs)).map_err(|e| format!("casbin: {e}"))
+        self.enforcer
+            .enforce((&r.sub, &r.dom, &r.svc, &r.obj, &r.act, &r.attrs))
+            .map_err(|e| format!("casbin: {e}"))
     }
 }

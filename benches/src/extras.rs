@@ -54,7 +54,14 @@ fn emit(e: &Extra) {
     }
 }
 
-fn extra(measure: &str, w: Kind, rules: usize, value: f64, unit: &str, target: Option<&str>) -> Extra {
+fn extra(
+    measure: &str,
+    w: Kind,
+    rules: usize,
+    value: f64,
+    unit: &str,
+    target: Option<&str>,
+) -> Extra {
     Extra {
         measure: measure.to_string(),
         workload: w.name().to_string(),
@@ -70,18 +77,28 @@ fn extra(measure: &str, w: Kind, rules: usize, value: f64, unit: &str, target: O
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }
 
 /// Labels of `r` in the borrowed form a [`meshgate::Request`] can point at.
 pub fn borrowed_labels(r: &Req) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-    r.labels.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))).collect()
+    r.labels
+        .iter()
+        .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+        .collect()
 }
 
 /// A request that borrows every string from `r` and `labels` (as a proxy would build it from
 /// its own buffers).
-pub fn borrowed_request<'a>(r: &'a Req, labels: &'a [(Cow<'a, str>, Cow<'a, str>)]) -> meshgate::Request<'a> {
+pub fn borrowed_request<'a>(
+    r: &'a Req,
+    labels: &'a [(Cow<'a, str>, Cow<'a, str>)],
+) -> meshgate::Request<'a> {
     let mut req = meshgate::Request::default();
     req.source.principal = Some(Cow::Borrowed(&r.principal));
     req.source.namespace = Some(Cow::Borrowed(&r.namespace));
@@ -95,7 +112,11 @@ pub fn borrowed_request<'a>(r: &'a Req, labels: &'a [(Cow<'a, str>, Cow<'a, str>
 
 /// Allocations of one `Engine::decide` on each request (the minimum over several rounds, so a
 /// stray allocation elsewhere in the process does not count).
-pub fn allocations_per_decision(engine: &meshgate::Engine, reqs: &[meshgate::Request<'_>], counter: &dyn Fn() -> AllocSnapshot) -> Vec<u64> {
+pub fn allocations_per_decision(
+    engine: &meshgate::Engine,
+    reqs: &[meshgate::Request<'_>],
+    counter: &dyn Fn() -> AllocSnapshot,
+) -> Vec<u64> {
     reqs.iter()
         .map(|r| {
             (0..5)
@@ -111,7 +132,12 @@ pub fn allocations_per_decision(engine: &meshgate::Engine, reqs: &[meshgate::Req
 }
 
 /// Decisions per second over `reqs` (round robin) with `threads` threads sharing one engine.
-pub fn throughput(engine: &meshgate::Engine, reqs: &[meshgate::Request<'_>], threads: usize, time: Duration) -> f64 {
+pub fn throughput(
+    engine: &meshgate::Engine,
+    reqs: &[meshgate::Request<'_>],
+    threads: usize,
+    time: Duration,
+) -> f64 {
     let start = Instant::now();
     let total: u64 = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -137,11 +163,17 @@ pub fn throughput(engine: &meshgate::Engine, reqs: &[meshgate::Request<'_>], thr
     total as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Runs every measure, printing each as a JSON line. `counter` reads the global allocator.
-pub fn run(quick: bool, counter: &dyn Fn() -> AllocSnapshot) -> Result<(), String> {
+/// Runs every measure for `kinds`, printing each as a JSON line. `counter` reads the global
+/// allocator. The resident-memory figure is only meaningful for the first workload of a process
+/// (later ones reuse memory freed by earlier ones), so the runner measures one per process.
+pub fn run(quick: bool, kinds: &[Kind], counter: &dyn Fn() -> AllocSnapshot) -> Result<(), String> {
     let n = EXTRAS_RULES;
-    let thread_time = if quick { Duration::from_millis(700) } else { Duration::from_secs(3) };
-    for kind in Kind::ALL {
+    let thread_time = if quick {
+        Duration::from_millis(700)
+    } else {
+        Duration::from_secs(3)
+    };
+    for &kind in kinds {
         let w = Workload::generate(kind, n);
         let text = render::meshgate(&w);
         let rss0 = rss_bytes();
@@ -159,29 +191,88 @@ pub fn run(quick: bool, counter: &dyn Fn() -> AllocSnapshot) -> Result<(), Strin
                 parsed.as_secs_f64(),
                 (compiled - parsed).as_secs_f64()
             )),
-            ..extra("compile (parse + validate + Engine::new)", kind, n, compiled.as_secs_f64(), "s", Some("≤ 0.5 s"))
+            ..extra(
+                "compile (parse + validate + Engine::new)",
+                kind,
+                n,
+                compiled.as_secs_f64(),
+                "s",
+                Some("≤ 0.5 s"),
+            )
         });
-        emit(&extra("heap per rule after compile (PolicySet + Engine)", kind, n, (mem1 - mem0) as f64 / n as f64, "B", None));
-        emit(&extra("resident memory per rule after compile (PolicySet + Engine)", kind, n, rss1.saturating_sub(rss0) as f64 / n as f64, "B", None));
+        emit(&extra(
+            "heap per rule after compile (PolicySet + Engine)",
+            kind,
+            n,
+            (mem1 - mem0) as f64 / n as f64,
+            "B",
+            None,
+        ));
+        emit(&extra(
+            "resident memory per rule after compile (PolicySet + Engine)",
+            kind,
+            n,
+            rss1.saturating_sub(rss0) as f64 / n as f64,
+            "B",
+            None,
+        ));
         drop(set);
         drop(text);
         let mem2 = counter().live_bytes;
-        emit(&extra("heap per rule, Engine alone", kind, n, (mem2 - mem0) as f64 / n as f64, "B", Some("≤ 1 KiB")));
+        emit(&extra(
+            "heap per rule, Engine alone",
+            kind,
+            n,
+            (mem2 - mem0) as f64 / n as f64,
+            "B",
+            Some("≤ 1 KiB"),
+        ));
 
-        let labels: Vec<Vec<(Cow<'_, str>, Cow<'_, str>)>> = w.requests.iter().map(|b| borrowed_labels(&b.req)).collect();
-        let reqs: Vec<meshgate::Request<'_>> = w.requests.iter().zip(&labels).map(|(b, l)| borrowed_request(&b.req, l)).collect();
-        for (b, allocs) in w.requests.iter().zip(allocations_per_decision(&engine, &reqs, counter)) {
+        let labels: Vec<Vec<(Cow<'_, str>, Cow<'_, str>)>> =
+            w.requests.iter().map(|b| borrowed_labels(&b.req)).collect();
+        let reqs: Vec<meshgate::Request<'_>> = w
+            .requests
+            .iter()
+            .zip(&labels)
+            .map(|(b, l)| borrowed_request(&b.req, l))
+            .collect();
+        for (b, allocs) in w
+            .requests
+            .iter()
+            .zip(allocations_per_decision(&engine, &reqs, counter))
+        {
             emit(&Extra {
                 note: Some(format!("request `{}`, built from borrowed strings", b.name)),
-                ..extra("allocations per decision", kind, n, allocs as f64, "", Some("0"))
+                ..extra(
+                    "allocations per decision",
+                    kind,
+                    n,
+                    allocs as f64,
+                    "",
+                    Some("0"),
+                )
             });
         }
         let one = throughput(&engine, &reqs, 1, thread_time);
         let two = throughput(&engine, &reqs, 2, thread_time);
-        emit(&extra("decisions per second, 1 thread", kind, n, one, "/s", None));
+        emit(&extra(
+            "decisions per second, 1 thread",
+            kind,
+            n,
+            one,
+            "/s",
+            None,
+        ));
         emit(&Extra {
             note: Some(format!("{:.2}x one thread", two / one)),
-            ..extra("decisions per second, 2 threads", kind, n, two, "/s", Some("≥ 1.8x one thread"))
+            ..extra(
+                "decisions per second, 2 threads",
+                kind,
+                n,
+                two,
+                "/s",
+                Some("≥ 1.8x one thread"),
+            )
         });
     }
     Ok(())
@@ -202,7 +293,9 @@ pub fn markdown(extras: &[Extra]) -> String {
     if extras.is_empty() {
         return "\nmeshgate measures: not available (the measuring run failed).\n".to_string();
     }
-    let mut md = String::from("\n### meshgate measures\n\n| measure | workload | rules | value | target | note |\n|---|---|---:|---:|---|---|\n");
+    let mut md = String::from(
+        "\n### meshgate measures\n\n| measure | workload | rules | value | target | note |\n|---|---|---:|---:|---|---|\n",
+    );
     for e in extras {
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",

@@ -21,9 +21,17 @@ pub struct Budget {
 
 impl Budget {
     /// `cargo xtask bench --quick`.
-    pub const QUICK: Budget = Budget { time: Duration::from_millis(250), min_samples: 3, max_samples: 20_000 };
+    pub const QUICK: Budget = Budget {
+        time: Duration::from_millis(250),
+        min_samples: 3,
+        max_samples: 20_000,
+    };
     /// `cargo xtask bench`.
-    pub const FULL: Budget = Budget { time: Duration::from_secs(3), min_samples: 10, max_samples: 200_000 };
+    pub const FULL: Budget = Budget {
+        time: Duration::from_secs(3),
+        min_samples: 10,
+        max_samples: 200_000,
+    };
 }
 
 /// Result of measuring one figure.
@@ -56,11 +64,16 @@ pub fn measure<T>(mut f: impl FnMut() -> T, budget: Budget) -> Stats {
             calls += 1;
         }
     }
-    let per_call = if calls == 0 { first } else { start.elapsed() / calls as u32 };
+    let per_call = if calls == 0 {
+        first
+    } else {
+        start.elapsed() / calls as u32
+    };
     let per_call_ns = per_call.as_nanos().max(1);
     let batch = (BATCH_TARGET.as_nanos() / per_call_ns).max(1) as usize;
     let per_sample_ns = per_call_ns * batch as u128;
-    let samples = ((budget.time.as_nanos() / per_sample_ns) as usize).clamp(budget.min_samples, budget.max_samples);
+    let samples = ((budget.time.as_nanos() / per_sample_ns) as usize)
+        .clamp(budget.min_samples, budget.max_samples);
     let mut times = Vec::with_capacity(samples);
     for _ in 0..samples {
         let t = Instant::now();
@@ -90,7 +103,12 @@ pub fn summarize(times: &mut [f64], batch: usize) -> Stats {
     } else {
         (times[n / 2 - 1] + times[n / 2]) / 2.0
     };
-    Stats { median_ns: median, p99_ns: at(0.99), samples: n, batch }
+    Stats {
+        median_ns: median,
+        p99_ns: at(0.99),
+        samples: n,
+        batch,
+    }
 }
 
 /// Formats nanoseconds for people: `85 ns`, `1.25 µs`, `771 µs`, `11.3 ms`, `3.90 s`.
@@ -107,7 +125,13 @@ pub fn human_ns(ns: f64) -> String {
     } else {
         (ns / 1e9, "s")
     };
-    if v >= 100.0 { format!("{v:.0} {unit}") } else if v >= 10.0 { format!("{v:.1} {unit}") } else { format!("{v:.2} {unit}") }
+    if v >= 100.0 {
+        format!("{v:.0} {unit}")
+    } else if v >= 10.0 {
+        format!("{v:.1} {unit}")
+    } else {
+        format!("{v:.2} {unit}")
+    }
 }
 
 #[cfg(test)]

@@ -38,7 +38,12 @@ pub fn meshgate(w: &Workload) -> String {
             let _ = write!(out, " include {inc}");
         }
         for p in &role.perms {
-            let _ = write!(out, " permit {} on {}", p.methods.join(", "), mgp_path(&p.path));
+            let _ = write!(
+                out,
+                " permit {} on {}",
+                p.methods.join(", "),
+                mgp_path(&p.path)
+            );
         }
         out.push_str(" }\n");
     }
@@ -117,7 +122,12 @@ fn cedar_path(p: &PathPat) -> String {
 fn cedar_cond(c: &Cond) -> String {
     match c {
         Cond::Label { key, value } => {
-            format!("context.labels has {} && context.labels[{}] == {}", q(key), q(key), q(value))
+            format!(
+                "context.labels has {} && context.labels[{}] == {}",
+                q(key),
+                q(key),
+                q(value)
+            )
         }
         Cond::Hours { from, to } => format!(
             "context has time && context.time.toTime() >= duration(\"{from}h\") && context.time.toTime() < duration(\"{}h\")",
@@ -130,7 +140,13 @@ fn cedar_actions(methods: &[String]) -> String {
     match methods {
         [] => "action".to_string(),
         [m] => format!("action == Action::{}", q(m)),
-        ms => format!("action in [{}]", ms.iter().map(|m| format!("Action::{}", q(m))).collect::<Vec<_>>().join(", ")),
+        ms => format!(
+            "action in [{}]",
+            ms.iter()
+                .map(|m| format!("Action::{}", q(m)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -192,14 +208,28 @@ pub fn cedar(w: &Workload) -> CedarText {
     let mut entities = Vec::new();
     for role in &w.roles {
         // A role that includes another is a member of it.
-        let parents: Vec<Value> = role.includes.iter().map(|r| json!({"type": "Role", "id": r})).collect();
-        entities.push(json!({"uid": {"type": "Role", "id": role.name}, "attrs": {}, "parents": parents}));
+        let parents: Vec<Value> = role
+            .includes
+            .iter()
+            .map(|r| json!({"type": "Role", "id": r}))
+            .collect();
+        entities.push(
+            json!({"uid": {"type": "Role", "id": role.name}, "attrs": {}, "parents": parents}),
+        );
     }
     for (principal, roles) in members {
-        let parents: Vec<Value> = roles.iter().map(|r| json!({"type": "Role", "id": r})).collect();
-        entities.push(json!({"uid": {"type": "Workload", "id": principal}, "attrs": {}, "parents": parents}));
+        let parents: Vec<Value> = roles
+            .iter()
+            .map(|r| json!({"type": "Role", "id": r}))
+            .collect();
+        entities.push(
+            json!({"uid": {"type": "Workload", "id": principal}, "attrs": {}, "parents": parents}),
+        );
     }
-    CedarText { policies, entities: Value::Array(entities) }
+    CedarText {
+        policies,
+        entities: Value::Array(entities),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,10 +249,17 @@ pub fn rego_policy(w: &Workload) -> String {
         .collect();
     let mut conj: Vec<String> = Vec::new();
     let mut funcs = String::new();
-    let fields: [(&str, &str, fn(&Rule) -> bool); 3] = [
-        ("principal", "input.source.principal", |r| r.principal.is_some()),
-        ("namespace", "input.source.namespace", |r| r.namespace.is_some()),
-        ("service", "input.destination.service", |r| r.service.is_some()),
+    type Field = (&'static str, &'static str, fn(&Rule) -> bool);
+    let fields: [Field; 3] = [
+        ("principal", "input.source.principal", |r| {
+            r.principal.is_some()
+        }),
+        ("namespace", "input.source.namespace", |r| {
+            r.namespace.is_some()
+        }),
+        ("service", "input.destination.service", |r| {
+            r.service.is_some()
+        }),
     ];
     for (name, input, has) in fields {
         let n = direct.iter().filter(|(r, _, _)| has(r)).count();
@@ -240,9 +277,14 @@ pub fn rego_policy(w: &Workload) -> String {
         conj.push("input.request.method in r.methods".to_string());
     } else if with_methods > 0 {
         conj.push("methods_ok(r.methods)".to_string());
-        funcs.push_str("\nmethods_ok(ms) if count(ms) == 0\n\nmethods_ok(ms) if input.request.method in ms\n");
+        funcs.push_str(
+            "\nmethods_ok(ms) if count(ms) == 0\n\nmethods_ok(ms) if input.request.method in ms\n",
+        );
     }
-    if direct.iter().all(|(_, _, p)| matches!(p, PathPat::Prefix(_))) {
+    if direct
+        .iter()
+        .all(|(_, _, p)| matches!(p, PathPat::Prefix(_)))
+    {
         conj.push("startswith(input.request.path, r.path.prefix)".to_string());
     } else {
         conj.push("path_matches(r.path)".to_string());
@@ -254,9 +296,15 @@ pub fn rego_policy(w: &Workload) -> String {
         );
     }
     let body = conj.iter().map(|c| format!("\t{c}\n")).collect::<String>();
-    let mut out = String::from("package meshgate\nimport rego.v1\n\ndefault allow := false\n\n# Deny overrides allow; no rule matching means deny.\nallow if {\n\tnot denied\n\tallowed\n}\n");
-    out.push_str(&format!("\ndenied if {{\n\tsome r in data.deny_rules\n{body}}}\n"));
-    out.push_str(&format!("\nallowed if {{\n\tsome r in data.allow_rules\n{body}}}\n"));
+    let mut out = String::from(
+        "package meshgate\nimport rego.v1\n\ndefault allow := false\n\n# Deny overrides allow; no rule matching means deny.\nallow if {\n\tnot denied\n\tallowed\n}\n",
+    );
+    out.push_str(&format!(
+        "\ndenied if {{\n\tsome r in data.deny_rules\n{body}}}\n"
+    ));
+    out.push_str(&format!(
+        "\nallowed if {{\n\tsome r in data.allow_rules\n{body}}}\n"
+    ));
     if !w.roles.is_empty() {
         out.push_str(
             "\n# Role grants: the principal's roles (OPA's RBAC layout: bindings keyed by subject),\n# closed over `include`, then the roles' permissions.\nallowed if {\n\tgranted := object.get(data.user_roles, input.source.principal, [])\n\tcount(granted) > 0\n\tsome role in graph.reachable(data.role_includes, granted)\n\tsome p in data.role_perms[role]\n\tinput.request.method in p.methods\n\tpath_matches(p.path)\n}\n",
@@ -282,17 +330,27 @@ fn rego_path(p: &PathPat) -> Value {
 fn rego_rule(rule: &Rule, methods: &[String], path: &PathPat) -> Value {
     let mut r = serde_json::Map::new();
     r.insert("id".to_string(), json!(rule.id));
-    for (k, v) in [("principal", &rule.principal), ("namespace", &rule.namespace), ("service", &rule.service)] {
+    for (k, v) in [
+        ("principal", &rule.principal),
+        ("namespace", &rule.namespace),
+        ("service", &rule.service),
+    ] {
         r.insert(k.to_string(), json!(v));
     }
     r.insert("methods".to_string(), json!(methods));
     r.insert("path".to_string(), rego_path(path));
     match &rule.cond {
         Some(Cond::Label { key, value }) => {
-            r.insert("cond".to_string(), json!({"label": {"key": key, "value": value}}));
+            r.insert(
+                "cond".to_string(),
+                json!({"label": {"key": key, "value": value}}),
+            );
         }
         Some(Cond::Hours { from, to }) => {
-            r.insert("cond".to_string(), json!({"hours": {"from": from, "to": to}}));
+            r.insert(
+                "cond".to_string(),
+                json!({"hours": {"from": from, "to": to}}),
+            );
         }
         None => {
             r.insert("cond".to_string(), Value::Null);
@@ -317,16 +375,31 @@ pub fn rego_data(w: &Workload) -> Value {
             }
             Target::Grant(role) => {
                 if let Some(p) = &rule.principal {
-                    user_roles.entry(p.as_str()).or_default().push(role.as_str());
+                    user_roles
+                        .entry(p.as_str())
+                        .or_default()
+                        .push(role.as_str());
                 }
             }
         }
     }
-    let role_includes: BTreeMap<&str, &Vec<String>> = w.roles.iter().map(|r| (r.name.as_str(), &r.includes)).collect();
+    let role_includes: BTreeMap<&str, &Vec<String>> = w
+        .roles
+        .iter()
+        .map(|r| (r.name.as_str(), &r.includes))
+        .collect();
     let role_perms: BTreeMap<&str, Vec<Value>> = w
         .roles
         .iter()
-        .map(|r| (r.name.as_str(), r.perms.iter().map(|p| json!({"methods": p.methods, "path": rego_path(&p.path)})).collect()))
+        .map(|r| {
+            (
+                r.name.as_str(),
+                r.perms
+                    .iter()
+                    .map(|p| json!({"methods": p.methods, "path": rego_path(&p.path)}))
+                    .collect(),
+            )
+        })
         .collect();
     json!({
         "allow_rules": allow,
@@ -405,7 +478,11 @@ pub fn casbin(w: &Workload) -> CasbinText {
                     Effect::Allow => "allow",
                     Effect::Deny => "deny",
                 };
-                let ms: Vec<String> = if methods.is_empty() { vec![CASBIN_ANY.to_string()] } else { methods.clone() };
+                let ms: Vec<String> = if methods.is_empty() {
+                    vec![CASBIN_ANY.to_string()]
+                } else {
+                    methods.clone()
+                };
                 for m in ms {
                     policies.push(vec![
                         or_any(&rule.principal),
@@ -425,11 +502,14 @@ pub fn casbin(w: &Workload) -> CasbinText {
     dedup(&mut policies);
     dedup(&mut groupings);
     let column = |i: usize, req: &str| {
-        let vals: Vec<&str> = policies.iter().filter_map(|p: &Vec<String>| p.get(i).map(String::as_str)).collect();
+        let vals: Vec<&str> = policies
+            .iter()
+            .filter_map(|p: &Vec<String>| p.get(i).map(String::as_str))
+            .collect();
         let p = format!("p.{}", ["sub", "dom", "svc", "obj", "act"][i]);
         if vals.iter().all(|v| *v == CASBIN_ANY) {
             None
-        } else if vals.iter().any(|v| *v == CASBIN_ANY) {
+        } else if vals.contains(&CASBIN_ANY) {
             Some(format!("({p} == \"{CASBIN_ANY}\" || {req} == {p})"))
         } else {
             Some(format!("{req} == {p}"))
@@ -445,15 +525,26 @@ pub fn casbin(w: &Workload) -> CasbinText {
     m.extend(column(2, "r.svc"));
     m.push("keyMatch(r.obj, p.obj)".to_string());
     m.extend(column(4, "r.act"));
-    if policies.iter().any(|p| p.get(6).is_some_and(|c| !c.is_empty())) {
+    if policies
+        .iter()
+        .any(|p| p.get(6).is_some_and(|c| !c.is_empty()))
+    {
         m.push("(p.cond == \"\" || eval(p.cond))".to_string());
     }
-    let role_def = if groupings.is_empty() { "" } else { "\n[role_definition]\ng = _, _\n" };
+    let role_def = if groupings.is_empty() {
+        ""
+    } else {
+        "\n[role_definition]\ng = _, _\n"
+    };
     let model = format!(
         "[request_definition]\nr = sub, dom, svc, obj, act, attrs\n\n[policy_definition]\np = sub, dom, svc, obj, act, eft, cond\n{role_def}\n[policy_effect]\ne = some(where (p.eft == allow)) && !some(where (p.eft == deny))\n\n[matchers]\nm = {}\n",
         m.join(" && ")
     );
-    CasbinText { model, policies, groupings }
+    CasbinText {
+        model,
+        policies,
+        groupings,
+    }
 }
 
 fn dedup(lines: &mut Vec<Vec<String>>) {

@@ -49,7 +49,15 @@ pub struct Row {
 }
 
 /// Rows each configuration produces, in order.
-pub const REQUESTS: [&str; 7] = ["load", "last", "last+json", "none", "none+json", "deny", "deny+json"];
+pub const REQUESTS: [&str; 7] = [
+    "load",
+    "last",
+    "last+json",
+    "none",
+    "none+json",
+    "deny",
+    "deny+json",
+];
 
 /// The time limit per configuration.
 pub const LIMIT: Duration = Duration::from_secs(60);
@@ -66,14 +74,24 @@ const EXIT_DISAGREE: i32 = 3;
 /// Entry point of the binary.
 pub fn main_with_args(args: &[String]) -> i32 {
     let quick = args.iter().any(|a| a == "--quick");
-    let positional: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
+    let positional: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let result = match positional.as_slice() {
         ["run", ..] => {
-            let out = flag_value(args, "--out").map(PathBuf::from).unwrap_or_else(default_out);
+            let out = flag_value(args, "--out")
+                .map(PathBuf::from)
+                .unwrap_or_else(default_out);
             run(quick, &out)
         }
         ["render", engine, workload, rules] => {
-            let (Some(engine), Some(kind), Ok(n)) = (EngineKind::parse(engine), Kind::parse(workload), rules.parse::<usize>()) else {
+            let (Some(engine), Some(kind), Ok(n)) = (
+                EngineKind::parse(engine),
+                Kind::parse(workload),
+                rules.parse::<usize>(),
+            ) else {
                 eprintln!("meshgate-bench render: unknown engine, workload or size");
                 return 2;
             };
@@ -81,14 +99,25 @@ pub fn main_with_args(args: &[String]) -> i32 {
             return 0;
         }
         ["one", engine, workload, rules] => {
-            let (Some(engine), Some(kind), Ok(n)) = (EngineKind::parse(engine), Kind::parse(workload), rules.parse::<usize>()) else {
+            let (Some(engine), Some(kind), Ok(n)) = (
+                EngineKind::parse(engine),
+                Kind::parse(workload),
+                rules.parse::<usize>(),
+            ) else {
                 eprintln!("meshgate-bench one: unknown engine, workload or size");
                 return 2;
             };
-            return one(engine, kind, n, if quick { Budget::QUICK } else { Budget::FULL });
+            return one(
+                engine,
+                kind,
+                n,
+                if quick { Budget::QUICK } else { Budget::FULL },
+            );
         }
         _ => {
-            eprintln!("usage: meshgate-bench run [--quick] [--out DIR] | meshgate-bench one ENGINE WORKLOAD RULES [--quick]");
+            eprintln!(
+                "usage: meshgate-bench run [--quick] [--out DIR] | meshgate-bench one ENGINE WORKLOAD RULES [--quick]"
+            );
             return 2;
         }
     };
@@ -111,7 +140,11 @@ pub fn render_text(engine: EngineKind, w: &Workload) -> String {
             let c = render::cedar(w);
             format!("{}\n// entities\n{}\n", c.policies, pretty(&c.entities))
         }
-        EngineKind::Regorus => format!("{}\n# data\n{}\n", render::rego_policy(w), pretty(&render::rego_data(w))),
+        EngineKind::Regorus => format!(
+            "{}\n# data\n{}\n",
+            render::rego_policy(w),
+            pretty(&render::rego_data(w))
+        ),
         EngineKind::Casbin => {
             let c = render::casbin(w);
             let lines: Vec<String> = c
@@ -126,7 +159,10 @@ pub fn render_text(engine: EngineKind, w: &Workload) -> String {
 }
 
 fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).map(String::as_str)
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
 }
 
 fn default_out() -> PathBuf {
@@ -165,10 +201,16 @@ fn one(engine: EngineKind, kind: Kind, n: usize, budget: Budget) -> i32 {
     let w = Workload::generate(kind, n);
     let start = Instant::now();
     let loaded = match engine {
-        EngineKind::Meshgate => Meshgate::load(&w).map(|s| time_subject(s, engine, &w, n, start, budget)),
+        EngineKind::Meshgate => {
+            Meshgate::load(&w).map(|s| time_subject(s, engine, &w, n, start, budget))
+        }
         EngineKind::Cedar => Cedar::load(&w).map(|s| time_subject(s, engine, &w, n, start, budget)),
-        EngineKind::Regorus => Regorus::load(&w).map(|s| time_subject(s, engine, &w, n, start, budget)),
-        EngineKind::Casbin => Casbin::load(&w).map(|s| time_subject(s, engine, &w, n, start, budget)),
+        EngineKind::Regorus => {
+            Regorus::load(&w).map(|s| time_subject(s, engine, &w, n, start, budget))
+        }
+        EngineKind::Casbin => {
+            Casbin::load(&w).map(|s| time_subject(s, engine, &w, n, start, budget))
+        }
     };
     match loaded {
         Ok(Ok(())) => 0,
@@ -177,9 +219,18 @@ fn one(engine: EngineKind, kind: Kind, n: usize, budget: Budget) -> i32 {
             EXIT_DISAGREE
         }
         Err(e) => {
-            let first = e.lines().next().unwrap_or_default().chars().take(200).collect::<String>();
+            let first = e
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect::<String>();
             for r in REQUESTS {
-                emit(&Row { note: Some(format!("failed to load: {first}")), ..row(&w, n, engine, r) });
+                emit(&Row {
+                    note: Some(format!("failed to load: {first}")),
+                    ..row(&w, n, engine, r)
+                });
             }
             0
         }
@@ -187,9 +238,21 @@ fn one(engine: EngineKind, kind: Kind, n: usize, budget: Budget) -> i32 {
 }
 
 /// Checks agreement, then times every request. `Err` is a disagreement.
-fn time_subject<S: Subject>(mut s: S, engine: EngineKind, w: &Workload, n: usize, start: Instant, budget: Budget) -> Result<(), String> {
+fn time_subject<S: Subject>(
+    mut s: S,
+    engine: EngineKind,
+    w: &Workload,
+    n: usize,
+    start: Instant,
+    budget: Budget,
+) -> Result<(), String> {
     let load_ns = start.elapsed().as_nanos() as f64;
-    emit(&Row { median_ns: Some(load_ns), p99_ns: Some(load_ns), samples: 1, ..row(w, n, engine, "load") });
+    emit(&Row {
+        median_ns: Some(load_ns),
+        p99_ns: Some(load_ns),
+        samples: 1,
+        ..row(w, n, engine, "load")
+    });
 
     // Agreement first: every benchmark request must get the decision the model requires.
     let mut held = Vec::new();
@@ -214,19 +277,31 @@ fn time_subject<S: Subject>(mut s: S, engine: EngineKind, w: &Workload, n: usize
                     if br.allowed { "allow" } else { "deny" }
                 ));
             }
-            Err(e) => return Err(format!("{engine} failed to decide ({} workload, {n} rules, request `{}`): {e}", w.kind, br.name)),
+            Err(e) => {
+                return Err(format!(
+                    "{engine} failed to decide ({} workload, {n} rules, request `{}`): {e}",
+                    w.kind, br.name
+                ));
+            }
         }
     }
 
     for (br, req) in w.requests.iter().zip(&held) {
         let json = br.req.to_json();
         for with_json in [false, true] {
-            let name = if with_json { format!("{}+json", br.name) } else { br.name.to_string() };
+            let name = if with_json {
+                format!("{}+json", br.name)
+            } else {
+                br.name.to_string()
+            };
             // Warm-up, calibration and the minimum samples, at the slowest call seen so far.
             let predicted = slowest * (budget.min_samples as u32 + 3);
             if start.elapsed() + predicted.min(budget.time + predicted) > LIMIT {
                 emit(&Row {
-                    note: Some(format!("not measured: over the {} s limit per configuration", LIMIT.as_secs())),
+                    note: Some(format!(
+                        "not measured: over the {} s limit per configuration",
+                        LIMIT.as_secs()
+                    )),
                     ..row(w, n, engine, &name)
                 });
                 continue;
@@ -243,7 +318,12 @@ fn time_subject<S: Subject>(mut s: S, engine: EngineKind, w: &Workload, n: usize
                 measure(|| s.decide(req), budget)
             };
             slowest = slowest.max(Duration::from_nanos(stats.median_ns as u64));
-            emit(&Row { median_ns: Some(stats.median_ns), p99_ns: Some(stats.p99_ns), samples: stats.samples, ..row(w, n, engine, &name) });
+            emit(&Row {
+                median_ns: Some(stats.median_ns),
+                p99_ns: Some(stats.p99_ns),
+                samples: stats.samples,
+                ..row(w, n, engine, &name)
+            });
         }
     }
     Ok(())
@@ -259,10 +339,18 @@ struct Child {
 }
 
 fn run_child(cmd: &mut Command, limit: Duration) -> Child {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return Child { lines: Vec::new(), status: Err(format!("cannot start: {e}")), stderr: String::new() },
+        Err(e) => {
+            return Child {
+                lines: Vec::new(),
+                status: Err(format!("cannot start: {e}")),
+                stderr: String::new(),
+            };
+        }
     };
     let (tx, rx) = mpsc::channel();
     if let Some(out) = child.stdout.take() {
@@ -297,17 +385,25 @@ fn run_child(cmd: &mut Command, limit: Duration) -> Child {
     // The reader thread ends when the child's stdout closes (it has exited or been killed).
     let lines = rx.iter().collect();
     let stderr = err_reader.and_then(|h| h.join().ok()).unwrap_or_default();
-    Child { lines, status, stderr }
+    Child {
+        lines,
+        status,
+        stderr,
+    }
 }
 
 fn sibling(name: &str) -> PathBuf {
-    std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join(name))).unwrap_or_else(|| PathBuf::from(name))
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 fn run(quick: bool, out: &Path) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let started = Instant::now();
+    let load_before = load_average();
     let mut rows: Vec<Row> = Vec::new();
     let mut disagreements = Vec::new();
     for kind in Kind::ALL {
@@ -318,10 +414,21 @@ fn run(quick: bool, out: &Path) -> Result<(), String> {
                 let skip = if let Some(why) = stopped.get(&engine) {
                     Some(why.clone())
                 } else if quick && n == 100_000 && engine != EngineKind::Meshgate {
-                    let at_10k = rows.iter().find(|r| r.workload == kind.name() && r.rules == 10_000 && r.engine == engine.name() && r.request == "last").and_then(|r| r.median_ns);
+                    let at_10k = rows
+                        .iter()
+                        .find(|r| {
+                            r.workload == kind.name()
+                                && r.rules == 10_000
+                                && r.engine == engine.name()
+                                && r.request == "last"
+                        })
+                        .and_then(|r| r.median_ns);
                     match at_10k {
                         Some(ns) if ns <= QUICK_PEER_100K_MAX_NS => None,
-                        Some(ns) => Some(format!("skipped in --quick: {} per decision at 10,000 rules", human_ns(ns))),
+                        Some(ns) => Some(format!(
+                            "skipped in --quick: {} per decision at 10,000 rules",
+                            human_ns(ns)
+                        )),
                         None => Some("skipped in --quick".to_string()),
                     }
                 } else {
@@ -356,9 +463,15 @@ fn run(quick: bool, out: &Path) -> Result<(), String> {
                     Ok(0) => None,
                     Ok(code) if *code == EXIT_DISAGREE => {
                         disagreements.push(child.stderr.trim().to_string());
-                        Some("DISAGREES with the required decisions (see the run's error)".to_string())
+                        Some(
+                            "DISAGREES with the required decisions (see the run's error)"
+                                .to_string(),
+                        )
                     }
-                    Ok(code) => Some(format!("crashed (exit {code}): {}", last_line(&child.stderr))),
+                    Ok(code) => Some(format!(
+                        "crashed (exit {code}): {}",
+                        last_line(&child.stderr)
+                    )),
                     Err(e) => Some(e.clone()),
                 };
                 for r in REQUESTS {
@@ -371,19 +484,33 @@ fn run(quick: bool, out: &Path) -> Result<(), String> {
                             median_ns: None,
                             p99_ns: None,
                             samples: 0,
-                            note: Some(failure.clone().unwrap_or_else(|| "no figure reported".to_string())),
+                            note: Some(
+                                failure
+                                    .clone()
+                                    .unwrap_or_else(|| "no figure reported".to_string()),
+                            ),
                         });
                     }
                 }
                 let last = got.iter().find(|r| r.request == "last");
                 match last.and_then(|r| r.median_ns) {
-                    Some(ns) => eprintln!(" last: {:>10}  ({:.1} s)", human_ns(ns), t.elapsed().as_secs_f64()),
+                    Some(ns) => eprintln!(
+                        " last: {:>10}  ({:.1} s)",
+                        human_ns(ns),
+                        t.elapsed().as_secs_f64()
+                    ),
                     None => eprintln!(" {}", last.and_then(|r| r.note.clone()).unwrap_or_default()),
                 }
-                if let Some(note) = got.iter().find(|r| r.median_ns.is_none()).and_then(|r| r.note.clone()) {
-                    if failure.is_some() || got.iter().all(|r| r.median_ns.is_none() || r.request == "load") {
-                        stopped.insert(engine, format!("not run: stopped at {} rules ({note})", thousands(n)));
-                    }
+                // Anything unmeasured (a failure, the time limit) only gets worse with more rules.
+                if let Some(note) = got
+                    .iter()
+                    .find(|r| r.median_ns.is_none())
+                    .and_then(|r| r.note.clone())
+                {
+                    stopped.insert(
+                        engine,
+                        format!("not run: stopped at {} rules ({note})", thousands(n)),
+                    );
                 }
                 rows.extend(got);
             }
@@ -391,40 +518,66 @@ fn run(quick: bool, out: &Path) -> Result<(), String> {
     }
 
     eprintln!("meshgate extras (compile time, memory, allocations, threads)");
-    let mut cmd = Command::new(sibling("meshgate-bench-alloc"));
-    cmd.arg("extras");
-    if quick {
-        cmd.arg("--quick");
-    }
-    let extras_child = run_child(&mut cmd, Duration::from_secs(600));
-    let extras: Vec<crate::extras::Extra> = match &extras_child.status {
-        Ok(0) => extras_child.parse(),
-        _ => {
-            eprintln!("extras failed: {:?} {}", extras_child.status, last_line(&extras_child.stderr));
-            Vec::new()
+    let mut extras: Vec<crate::extras::Extra> = Vec::new();
+    for kind in Kind::ALL {
+        let mut cmd = Command::new(sibling("meshgate-bench-alloc"));
+        cmd.args(["extras", kind.name()]);
+        if quick {
+            cmd.arg("--quick");
         }
-    };
+        let child = run_child(&mut cmd, Duration::from_secs(300));
+        extras.extend(child.parse::<crate::extras::Extra>());
+        if child.status != Ok(0) {
+            eprintln!(
+                "extras ({kind}) failed: {:?} {}",
+                child.status,
+                last_line(&child.stderr)
+            );
+        }
+    }
 
     let json = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
     write(&out.join("summary.json"), &json)?;
     let extras_json = serde_json::to_string_pretty(&extras).map_err(|e| e.to_string())?;
     write(&out.join("meshgate.json"), &extras_json)?;
-    let md = markdown(&rows, &extras, quick, started.elapsed());
+    let load = format!(
+        "load average {load_before} at the start, {} at the end",
+        load_average()
+    );
+    let md = markdown(&rows, &extras, quick, started.elapsed(), &load);
     write(&out.join("summary.md"), &md)?;
     println!("{md}");
-    eprintln!("wrote {}, {} and {}", out.join("summary.json").display(), out.join("summary.md").display(), out.join("meshgate.json").display());
-    if disagreements.is_empty() { Ok(()) } else { Err(format!("engines disagree:\n{}", disagreements.join("\n"))) }
+    eprintln!(
+        "wrote {}, {} and {}",
+        out.join("summary.json").display(),
+        out.join("summary.md").display(),
+        out.join("meshgate.json").display()
+    );
+    if disagreements.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("engines disagree:\n{}", disagreements.join("\n")))
+    }
 }
 
 impl Child {
     /// The JSON lines the child printed.
     fn parse<T: for<'de> Deserialize<'de>>(&self) -> Vec<T> {
-        self.lines.iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        self.lines
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 }
 
 fn last_line(s: &str) -> String {
-    s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default().chars().take(200).collect()
+    s.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
@@ -436,7 +589,7 @@ pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -444,26 +597,55 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
+/// The 1, 5 and 15 minute load averages (other work on the machine skews every figure).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".to_string());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map(|kb| format!(", {:.0} GiB", kb / 1024.0 / 1024.0))
         .unwrap_or_default();
-    format!("{cpu}, {cores} cores{mem}, {} {}", std::env::consts::OS, std::env::consts::ARCH)
+    format!(
+        "{cpu}, {cores} cores{mem}, {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
 
 /// The markdown report: one table per workload (medians, ratio to meshgate), notes, and the
 /// meshgate measures.
-pub fn markdown(rows: &[Row], extras: &[crate::extras::Extra], quick: bool, took: Duration) -> String {
+pub fn markdown(
+    rows: &[Row],
+    extras: &[crate::extras::Extra],
+    quick: bool,
+    took: Duration,
+    load: &str,
+) -> String {
     let mut md = String::new();
     md.push_str(&format!(
-        "Benchmark ({}), {}; took {:.0} s. Median per decision (ratio to meshgate); `+json` includes building the engine's request from the shared JSON request; `load` is parsing and compiling the rules once.\n",
+        "Benchmark ({}), {}; {load}; took {:.0} s. Median per decision (ratio to meshgate); `+json` includes building the engine's request from the shared JSON request; `load` is parsing and compiling the rules once.\n",
         if quick { "`cargo xtask bench --quick`" } else { "`cargo xtask bench`" },
         machine(),
         took.as_secs_f64()
@@ -480,20 +662,37 @@ pub fn markdown(rows: &[Row], extras: &[crate::extras::Extra], quick: bool, took
         }
         md.push('\n');
         for n in SIZES {
-            if !rows.iter().any(|r| r.workload == kind.name() && r.rules == n) {
+            if !rows
+                .iter()
+                .any(|r| r.workload == kind.name() && r.rules == n)
+            {
                 continue;
             }
             for req in REQUESTS {
-                let get = |e: EngineKind| rows.iter().find(|r| r.workload == kind.name() && r.rules == n && r.engine == e.name() && r.request == req);
+                let get = |e: EngineKind| {
+                    rows.iter().find(|r| {
+                        r.workload == kind.name()
+                            && r.rules == n
+                            && r.engine == e.name()
+                            && r.request == req
+                    })
+                };
                 let base = get(EngineKind::Meshgate).and_then(|r| r.median_ns);
                 md.push_str(&format!("| {} | {req} |", thousands(n)));
                 for e in EngineKind::ALL {
                     let cell = match get(e) {
-                        Some(Row { median_ns: Some(ns), .. }) => match base {
-                            Some(b) if e != EngineKind::Meshgate && b > 0.0 => format!("{} ({})", human_ns(*ns), ratio(*ns / b)),
+                        Some(Row {
+                            median_ns: Some(ns),
+                            ..
+                        }) => match base {
+                            Some(b) if e != EngineKind::Meshgate && b > 0.0 => {
+                                format!("{} ({})", human_ns(*ns), ratio(*ns / b))
+                            }
                             _ => human_ns(*ns),
                         },
-                        Some(Row { note: Some(note), .. }) => {
+                        Some(Row {
+                            note: Some(note), ..
+                        }) => {
                             let i = match notes.iter().position(|x| x == note) {
                                 Some(i) => i,
                                 None => {

@@ -195,8 +195,11 @@ pub struct Req {
 impl Req {
     /// The shared JSON request (meshgate's request shape).
     pub fn to_value(&self) -> Value {
-        let labels: serde_json::Map<String, Value> =
-            self.labels.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let labels: serde_json::Map<String, Value> = self
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         let mut v = json!({
             "source": {"principal": self.principal, "namespace": self.namespace, "labels": labels},
             "destination": {"service": self.service},
@@ -215,7 +218,10 @@ impl Req {
 
     /// The UTC hour of `time`.
     pub fn hour(&self) -> Option<u8> {
-        self.time.as_deref().and_then(|t| t.get(11..13)).and_then(|h| h.parse().ok())
+        self.time
+            .as_deref()
+            .and_then(|t| t.get(11..13))
+            .and_then(|h| h.parse().ok())
     }
 }
 
@@ -269,11 +275,13 @@ impl Workload {
 
     /// Which positions are deny rules: 5% at random, never the last, and at least one.
     fn deny_positions(rng: &mut ChaCha8Rng, n: usize) -> Vec<bool> {
-        let mut deny: Vec<bool> = (0..n).map(|i| i > 0 && i + 1 < n && rng.random_bool(0.05)).collect();
-        if !deny.iter().any(|d| *d) {
-            if let Some(d) = deny.get_mut(n - 2) {
-                *d = true;
-            }
+        let mut deny: Vec<bool> = (0..n)
+            .map(|i| i > 0 && i + 1 < n && rng.random_bool(0.05))
+            .collect();
+        if !deny.iter().any(|d| *d)
+            && let Some(d) = deny.get_mut(n - 2)
+        {
+            *d = true;
         }
         deny
     }
@@ -295,20 +303,30 @@ impl Workload {
     /// Whether `rule` matches `req` in the model.
     pub fn rule_matches(&self, rule: &Rule, req: &Req) -> bool {
         let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        if !eq(&rule.principal, &req.principal) || !eq(&rule.namespace, &req.namespace) || !eq(&rule.service, &req.service) {
+        if !eq(&rule.principal, &req.principal)
+            || !eq(&rule.namespace, &req.namespace)
+            || !eq(&rule.service, &req.service)
+        {
             return false;
         }
         let target = match &rule.target {
             Target::Direct { methods, path } => {
                 (methods.is_empty() || methods.contains(&req.method)) && path.matches(&req.path)
             }
-            Target::Grant(role) => self.role_perms(role).iter().any(|p| p.methods.contains(&req.method) && p.path.matches(&req.path)),
+            Target::Grant(role) => self
+                .role_perms(role)
+                .iter()
+                .any(|p| p.methods.contains(&req.method) && p.path.matches(&req.path)),
         };
         target
             && match &rule.cond {
                 None => true,
-                Some(Cond::Label { key, value }) => req.labels.iter().any(|(k, v)| k == key && v == value),
-                Some(Cond::Hours { from, to }) => req.hour().is_some_and(|h| *from <= h && h <= *to),
+                Some(Cond::Label { key, value }) => {
+                    req.labels.iter().any(|(k, v)| k == key && v == value)
+                }
+                Some(Cond::Hours { from, to }) => {
+                    req.hour().is_some_and(|h| *from <= h && h <= *to)
+                }
             }
     }
 
@@ -333,18 +351,28 @@ impl Workload {
     /// A request that `rule` matches (satisfying its condition), with `tail` after a prefix.
     pub fn request_for(&self, rule: &Rule, tail: &str) -> Req {
         let mut req = Req {
-            principal: rule.principal.clone().unwrap_or_else(|| spiffe("ns0", "anyone")),
+            principal: rule
+                .principal
+                .clone()
+                .unwrap_or_else(|| spiffe("ns0", "anyone")),
             namespace: rule.namespace.clone().unwrap_or_else(|| "ns0".to_string()),
             labels: vec![("app".to_string(), "web".to_string())],
-            service: rule.service.clone().unwrap_or_else(|| "any.ns0.svc.cluster.local".to_string()),
+            service: rule
+                .service
+                .clone()
+                .unwrap_or_else(|| "any.ns0.svc.cluster.local".to_string()),
             method: "GET".to_string(),
             path: "/".to_string(),
             time: Some(BASE_TIME.to_string()),
         };
-        if req.namespace == "ns0" {
-            if let Some(ns) = req.principal.split("/ns/").nth(1).and_then(|r| r.split('/').next()) {
-                req.namespace = ns.to_string();
-            }
+        if rule.namespace.is_none()
+            && let Some(ns) = req
+                .principal
+                .split("/ns/")
+                .nth(1)
+                .and_then(|r| r.split('/').next())
+        {
+            req.namespace = ns.to_string();
         }
         match &rule.target {
             Target::Direct { methods, path } => {
@@ -372,22 +400,42 @@ impl Workload {
         let mut out = Vec::new();
         if let Some(last) = self.rules.last() {
             let req = self.request_for(last, "items/42");
-            out.push(BenchRequest { name: "last", allowed: self.decide(&req), req });
+            out.push(BenchRequest {
+                name: "last",
+                allowed: self.decide(&req),
+                req,
+            });
             let mut none = self.request_for(last, "items/42");
             none.path = format!("/nomatch/{}/items/42", self.kind);
-            out.push(BenchRequest { name: "none", allowed: self.decide(&none), req: none });
+            out.push(BenchRequest {
+                name: "none",
+                allowed: self.decide(&none),
+                req: none,
+            });
         }
         if let Some(deny) = self.rules.iter().rev().find(|r| r.effect == Effect::Deny) {
             // The allow rule the deny carves out of: same caller, a path it covers.
             let mut req = self.request_for(deny, "x");
             if let Some(allow) = self.rules.iter().find(|r| {
-                r.effect == Effect::Allow && r.principal == deny.principal && self.rule_matches(r, &Req { labels: vec![], ..req.clone() })
+                r.effect == Effect::Allow
+                    && r.principal == deny.principal
+                    && self.rule_matches(
+                        r,
+                        &Req {
+                            labels: vec![],
+                            ..req.clone()
+                        },
+                    )
             }) {
                 let with_cond = self.request_for(allow, "");
                 req.labels = with_cond.labels;
                 req.time = with_cond.time;
             }
-            out.push(BenchRequest { name: "deny", allowed: self.decide(&req), req });
+            out.push(BenchRequest {
+                name: "deny",
+                allowed: self.decide(&req),
+                req,
+            });
         }
         out
     }
@@ -401,7 +449,11 @@ impl Workload {
         for rule in self.rules.iter().step_by(step) {
             let req = self.request_for(rule, "a/b");
             let mut other_method = req.clone();
-            other_method.method = if req.method == "GET" { "POST".to_string() } else { "GET".to_string() };
+            other_method.method = if req.method == "GET" {
+                "POST".to_string()
+            } else {
+                "GET".to_string()
+            };
             let mut head = req.clone();
             head.method = "HEAD".to_string();
             let mut other_principal = req.clone();
@@ -416,7 +468,15 @@ impl Workload {
             no_cond.time = Some(time_at(23));
             let mut no_time = req.clone();
             no_time.time = None;
-            out.extend([req, other_method, head, other_principal, parent, no_cond, no_time]);
+            out.extend([
+                req,
+                other_method,
+                head,
+                other_principal,
+                parent,
+                no_cond,
+                no_time,
+            ]);
         }
         out
     }
@@ -430,11 +490,20 @@ fn mesh(rng: &mut ChaCha8Rng, n: usize) -> Workload {
         if is_deny && !allows.is_empty() {
             // Carve an admin part out of an earlier allow rule's prefix.
             let base = rules[allows[rng.random_range(0..allows.len())]].clone();
-            let Target::Direct { path: PathPat::Prefix(prefix), methods } = &base.target else { continue };
+            let Target::Direct {
+                path: PathPat::Prefix(prefix),
+                methods,
+            } = &base.target
+            else {
+                continue;
+            };
             rules.push(Rule {
                 id: format!("mesh-deny-{i}"),
                 effect: Effect::Deny,
-                target: Target::Direct { methods: methods.clone(), path: PathPat::Prefix(format!("{prefix}admin/")) },
+                target: Target::Direct {
+                    methods: methods.clone(),
+                    path: PathPat::Prefix(format!("{prefix}admin/")),
+                },
                 cond: None,
                 ..base
             });
@@ -444,10 +513,16 @@ fn mesh(rng: &mut ChaCha8Rng, n: usize) -> Workload {
         let svc = rng.random_range(0..200u32);
         let cond = if rng.random_bool(0.10) {
             if rng.random_bool(0.5) {
-                Some(Cond::Label { key: "team".to_string(), value: format!("t{}", rng.random_range(0..20u32)) })
+                Some(Cond::Label {
+                    key: "team".to_string(),
+                    value: format!("t{}", rng.random_range(0..20u32)),
+                })
             } else {
                 let from = rng.random_range(0..12u8);
-                Some(Cond::Hours { from, to: from + 1 + rng.random_range(0..11u8) })
+                Some(Cond::Hours {
+                    from,
+                    to: from + 1 + rng.random_range(0..11u8),
+                })
             }
         } else {
             None
@@ -459,11 +534,19 @@ fn mesh(rng: &mut ChaCha8Rng, n: usize) -> Workload {
             principal: Some(spiffe(&ns, &format!("sa{i}"))),
             namespace: Some(ns),
             service: Some(format!("svc{svc}.ns{}.svc.cluster.local", svc % 100)),
-            target: Target::Direct { methods: vec!["GET".to_string()], path: PathPat::Prefix(format!("/svc{svc}/p{i}/")) },
+            target: Target::Direct {
+                methods: vec!["GET".to_string()],
+                path: PathPat::Prefix(format!("/svc{svc}/p{i}/")),
+            },
             cond,
         });
     }
-    Workload { kind: Kind::Mesh, rules, roles: Vec::new(), requests: Vec::new() }
+    Workload {
+        kind: Kind::Mesh,
+        rules,
+        roles: Vec::new(),
+        requests: Vec::new(),
+    }
 }
 
 fn flat(rng: &mut ChaCha8Rng, n: usize) -> Workload {
@@ -478,7 +561,10 @@ fn flat(rng: &mut ChaCha8Rng, n: usize) -> Workload {
             principal: Some(principal.clone()),
             namespace: Some("ns0".to_string()),
             service: Some("flat.ns0.svc.cluster.local".to_string()),
-            target: Target::Direct { methods: vec!["GET".to_string()], path: PathPat::Prefix(format!("/flat/r{i}/")) },
+            target: Target::Direct {
+                methods: vec!["GET".to_string()],
+                path: PathPat::Prefix(format!("/flat/r{i}/")),
+            },
             cond: None,
         };
         if is_deny && !prefixes.is_empty() {
@@ -486,12 +572,18 @@ fn flat(rng: &mut ChaCha8Rng, n: usize) -> Workload {
             rules.push(Rule {
                 id: format!("flat-deny-{i}"),
                 effect: Effect::Deny,
-                target: Target::Direct { methods: vec!["GET".to_string()], path: PathPat::Prefix(format!("{prefix}admin/")) },
+                target: Target::Direct {
+                    methods: vec!["GET".to_string()],
+                    path: PathPat::Prefix(format!("{prefix}admin/")),
+                },
                 ..base
             });
         } else if i % 4 == 3 && i + 1 < n {
             rules.push(Rule {
-                target: Target::Direct { methods: vec!["GET".to_string()], path: PathPat::Exact(format!("/flat/r{i}/status")) },
+                target: Target::Direct {
+                    methods: vec!["GET".to_string()],
+                    path: PathPat::Exact(format!("/flat/r{i}/status")),
+                },
                 ..base
             });
         } else {
@@ -499,7 +591,12 @@ fn flat(rng: &mut ChaCha8Rng, n: usize) -> Workload {
             rules.push(base);
         }
     }
-    Workload { kind: Kind::Flat, rules, roles: Vec::new(), requests: Vec::new() }
+    Workload {
+        kind: Kind::Flat,
+        rules,
+        roles: Vec::new(),
+        requests: Vec::new(),
+    }
 }
 
 /// Number of roles in `rbac`.
@@ -513,10 +610,21 @@ fn rbac(rng: &mut ChaCha8Rng, n: usize) -> Workload {
                 path: PathPat::Prefix(format!("/rbac/r{k}/")),
             }];
             if k % 5 == 0 {
-                perms.push(Perm { methods: vec!["POST".to_string()], path: PathPat::Prefix(format!("/rbac/r{k}/write/")) });
+                perms.push(Perm {
+                    methods: vec!["POST".to_string()],
+                    path: PathPat::Prefix(format!("/rbac/r{k}/write/")),
+                });
             }
-            let includes = if k >= 40 { vec![format!("r{}", k - 40)] } else { Vec::new() };
-            Role { name: format!("r{k}"), perms, includes }
+            let includes = if k >= 40 {
+                vec![format!("r{}", k - 40)]
+            } else {
+                Vec::new()
+            };
+            Role {
+                name: format!("r{k}"),
+                perms,
+                includes,
+            }
         })
         .collect();
     let users = (n / 2).max(1);
@@ -526,17 +634,26 @@ fn rbac(rng: &mut ChaCha8Rng, n: usize) -> Workload {
     for (i, is_deny) in deny.into_iter().enumerate() {
         if is_deny && !grants.is_empty() {
             let base = rules[grants[rng.random_range(0..grants.len())]].clone();
-            let Target::Grant(role) = &base.target else { continue };
+            let Target::Grant(role) = &base.target else {
+                continue;
+            };
             rules.push(Rule {
                 id: format!("rbac-deny-{i}"),
                 effect: Effect::Deny,
-                target: Target::Direct { methods: Vec::new(), path: PathPat::Prefix(format!("/rbac/{role}/secret/")) },
+                target: Target::Direct {
+                    methods: Vec::new(),
+                    path: PathPat::Prefix(format!("/rbac/{role}/secret/")),
+                },
                 ..base
             });
             continue;
         }
         let u = rng.random_range(0..users);
-        let role = if i + 1 == n { format!("r{}", 40 + rng.random_range(0..10usize)) } else { format!("r{}", rng.random_range(0..RBAC_ROLES)) };
+        let role = if i + 1 == n {
+            format!("r{}", 40 + rng.random_range(0..10usize))
+        } else {
+            format!("r{}", rng.random_range(0..RBAC_ROLES))
+        };
         grants.push(rules.len());
         rules.push(Rule {
             id: format!("rbac-{i}"),
@@ -548,5 +665,10 @@ fn rbac(rng: &mut ChaCha8Rng, n: usize) -> Workload {
             cond: None,
         });
     }
-    Workload { kind: Kind::Rbac, rules, roles, requests: Vec::new() }
+    Workload {
+        kind: Kind::Rbac,
+        rules,
+        roles,
+        requests: Vec::new(),
+    }
 }

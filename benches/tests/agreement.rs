@@ -11,7 +11,10 @@ fn all_engines_agree(kind: Kind, n: usize, probe_rules: usize) {
     let reqs = w.probe_requests(probe_rules);
     let jsons: Vec<String> = reqs.iter().map(|r| r.to_json()).collect();
     let reference = agree::reference(&w, &jsons).unwrap();
-    assert!(reference.iter().any(|a| *a) && reference.iter().any(|a| !*a), "probes should get both decisions");
+    assert!(
+        reference.iter().any(|a| *a) && reference.iter().any(|a| !*a),
+        "probes should get both decisions"
+    );
     for engine in EngineKind::ALL {
         if let Err(e) = agree::check(engine, &w, &reqs) {
             panic!("{e}");
@@ -58,11 +61,18 @@ fn requests_get_the_intended_decisions() {
         for n in [10, 1_000, 10_000] {
             let w = Workload::generate(kind, n);
             let names: Vec<(&str, bool)> = w.requests.iter().map(|r| (r.name, r.allowed)).collect();
-            assert_eq!(names, [("last", true), ("none", false), ("deny", false)], "{kind} {n}");
+            assert_eq!(
+                names,
+                [("last", true), ("none", false), ("deny", false)],
+                "{kind} {n}"
+            );
             let deny = &w.requests[2].req;
             let mut without_denies = w.clone();
             without_denies.rules.retain(|r| r.effect == Effect::Allow);
-            assert!(without_denies.decide(deny), "{kind} {n}: the deny request should match an allow rule too");
+            assert!(
+                without_denies.decide(deny),
+                "{kind} {n}: the deny request should match an allow rule too"
+            );
             let denies = w.rules.iter().filter(|r| r.effect == Effect::Deny).count();
             assert!(denies >= 1, "{kind} {n}");
             if n >= 1_000 {
@@ -73,7 +83,10 @@ fn requests_get_the_intended_decisions() {
     }
     let w = Workload::generate(Kind::Mesh, 1_000);
     let conds = w.rules.iter().filter(|r| r.cond.is_some()).count();
-    assert!((50..150).contains(&conds), "about 10% of mesh rules have a condition: {conds}");
+    assert!(
+        (50..150).contains(&conds),
+        "about 10% of mesh rules have a condition: {conds}"
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use std::alloc::System;
 
 use meshgate_benches::extras::{self, AllocSnapshot};
+use meshgate_benches::workload::Kind;
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
 #[global_allocator]
@@ -15,18 +16,25 @@ fn snapshot() -> AllocSnapshot {
     let s = GLOBAL.stats();
     AllocSnapshot {
         allocations: (s.allocations + s.reallocations) as u64,
-        live_bytes: s.bytes_allocated as i64 - s.bytes_deallocated as i64 + s.bytes_reallocated as i64,
+        live_bytes: s.bytes_allocated as i64 - s.bytes_deallocated as i64
+            + s.bytes_reallocated as i64,
     }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) != Some("extras") {
-        eprintln!("usage: meshgate-bench-alloc extras [--quick]");
+        eprintln!("usage: meshgate-bench-alloc extras [--quick] [WORKLOAD]");
         std::process::exit(2);
     }
     let quick = args.iter().any(|a| a == "--quick");
-    if let Err(e) = extras::run(quick, &snapshot) {
+    let named: Vec<Kind> = args.iter().skip(1).filter_map(|a| Kind::parse(a)).collect();
+    let kinds = if named.is_empty() {
+        Kind::ALL.to_vec()
+    } else {
+        named
+    };
+    if let Err(e) = extras::run(quick, &kinds, &snapshot) {
         eprintln!("meshgate-bench-alloc: {e}");
         std::process::exit(1);
     }

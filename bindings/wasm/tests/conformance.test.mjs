@@ -67,12 +67,21 @@ for (const dirName of caseDirs) {
   });
 }
 
-/** `# expect-error: CODE LINE:COLUMN MESSAGE-SUBSTRING` lines. */
+/**
+ * The `# expect-error: CODE LINE:COLUMN MESSAGE-SUBSTRING` lines of the header: the comment
+ * lines at the top of the file, up to the first line that is not a comment (as the Rust runner
+ * reads them).
+ */
 function expectedErrors(text) {
   const out = [];
-  for (const line of text.split("\n")) {
-    const m = /^# expect-error: (\S+) (\d+):(\d+) (.*?)\s*$/.exec(line);
-    if (m) out.push({ code: m[1], line: Number(m[2]), column: Number(m[3]), message: m[4] });
+  for (const [n, line] of text.split("\n").entries()) {
+    const comment = line.trimStart();
+    if (!comment.startsWith("#")) break;
+    const rest = comment.slice(1).trimStart();
+    if (!rest.startsWith("expect-error:")) continue;
+    const m = /^(\S+) (\d+):(\d+)(?: (.*))?$/.exec(rest.slice("expect-error:".length).trim());
+    assert.ok(m, `line ${n + 1}: malformed \`expect-error\``);
+    out.push({ code: m[1], line: Number(m[2]), column: Number(m[3]), message: m[4] ?? "" });
   }
   return out;
 }

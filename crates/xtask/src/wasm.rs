@@ -3,6 +3,7 @@
 //! - `cargo xtask wasm [--no-wasm-opt] [--features F,…]`: builds `bindings/wasm/pkg/` (Node,
 //!   CommonJS) and `bindings/wasm/pkg/bundler/` (ES module for bundlers), and prints the sizes.
 //! - `cargo xtask wasm --bench`: also runs `bindings/wasm/bench.mjs`.
+//! - `cargo xtask wasm --test`: only [`test`].
 //! - [`test`], a step of `cargo xtask test`: builds the package, installs the npm development
 //!   dependencies (TypeScript) and runs the Node tests.
 //!
@@ -320,6 +321,7 @@ struct Options {
     wasm_opt: bool,
     features: Option<String>,
     bench: bool,
+    test: bool,
 }
 
 fn parse_args(args: &[String]) -> util::Result<Options> {
@@ -327,18 +329,20 @@ fn parse_args(args: &[String]) -> util::Result<Options> {
         wasm_opt: true,
         features: None,
         bench: false,
+        test: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--no-wasm-opt" => opts.wasm_opt = false,
             "--bench" => opts.bench = true,
+            "--test" => opts.test = true,
             "--features" => {
                 opts.features = Some(it.next().ok_or("`--features` needs a value")?.clone());
             }
             other => {
                 return Err(format!(
-                    "unknown option `{other}` (expected --no-wasm-opt, --features F, --bench)"
+                    "unknown option `{other}` (expected --no-wasm-opt, --features F, --bench, --test)"
                 ));
             }
         }
@@ -349,6 +353,9 @@ fn parse_args(args: &[String]) -> util::Result<Options> {
 /// `cargo xtask wasm [--no-wasm-opt] [--features F] [--bench]`.
 pub fn build(args: &[String]) -> util::Result {
     let opts = parse_args(args)?;
+    if opts.test {
+        return test();
+    }
     let toolchain = Toolchain::ensure(TARGET)?;
     build_js_package(&toolchain, &opts)?;
     if opts.bench {
@@ -506,6 +513,7 @@ pub fn test() -> util::Result {
             wasm_opt: true,
             features: None,
             bench: false,
+            test: false,
         },
     )?;
     ensure_npm_deps()?;

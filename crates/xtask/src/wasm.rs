@@ -13,11 +13,12 @@
 //!
 //! 1. **rustup**: the toolchain that runs xtask has the `wasm32-unknown-unknown` standard
 //!    library installed (`rustup target add wasm32-unknown-unknown`), as on a developer laptop.
-//! 2. **debian**: otherwise, Debian's `rustc-web`, `cargo-web`, `rust-web-src` and `lld-22`
-//!    (installed with apt-get when missing), and the standard library built from source:
+//! 2. **debian**: otherwise, Debian's `rustc-web`, `cargo-web`, `rust-web-src`, `rust-web-llvm`
+//!    and `lld-22` (installed with apt-get when missing), and the standard library built from
+//!    source:
 //!    `RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build -Zbuild-std=std,panic_abort`.
-//!    That rustc links wasm with `rust-lld`, which `lld-22` installs as `/usr/bin/rust-lld`, so
-//!    no `-C linker` is needed.
+//!    That rustc links wasm with `rust-lld`, found on the PATH: `rust-web-llvm` installs
+//!    `/usr/bin/rust-lld` as a link to `lld-22`, so no `-C linker` is needed.
 //!
 //! Both build into `target/wasm` (the Debian compiler differs from the workspace's, so sharing
 //! `target/` would rebuild everything each time), with a size-tuned release profile set through
@@ -34,7 +35,15 @@ use crate::util;
 /// The target of the JS package (and of the Envoy filter).
 pub const TARGET: &str = "wasm32-unknown-unknown";
 
-const DEBIAN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-22"];
+/// `rust-web-llvm` provides `/usr/bin/rust-lld` (a link to `lld-22`), the linker rustc-web uses
+/// for wasm; it is only a recommendation of `rustc-web`, so it is named here.
+const DEBIAN_PACKAGES: &[&str] = &[
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "rust-web-llvm",
+    "lld-22",
+];
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 const DEBIAN_CARGO: &str = "/usr/bin/cargo";
 /// Where `rust-web-src` puts the standard library's source, which `-Zbuild-std` needs.
@@ -73,7 +82,10 @@ impl Toolchain {
             .copied()
             .filter(|p| !dpkg_installed(p))
             .collect();
-        if !missing.is_empty() || !Path::new(DEBIAN_LIBRARY_SRC).is_dir() {
+        if !missing.is_empty()
+            || !Path::new(DEBIAN_LIBRARY_SRC).is_dir()
+            || !Path::new("/usr/bin/rust-lld").exists()
+        {
             eprintln!(
                 "wasm toolchain: rustup has no `{target}` standard library; installing Debian's {}",
                 missing.join(", ")

@@ -2,6 +2,7 @@
 //!
 //! Exit codes are part of the interface: see `meshgate --help` and each command's `--help`.
 
+mod diff_cmd;
 mod explain_cmd;
 mod fmt_cmd;
 mod lint_cmd;
@@ -143,6 +144,27 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Show how the decisions of a policy set change from OLD to NEW: every region of requests
+    /// that decides differently, with an example request and both decisions, or "no
+    /// behavioural change".
+    ///
+    /// OLD and NEW are each a policy file or a directory of `*.mgp` files. The regions are
+    /// computed from the classes of values the policies name, not by sampling.
+    ///
+    /// Exit codes: 0 no request changes between allowed and denied (deciding rules may change),
+    /// 3 some request does, 1 policy errors, 2 bad usage.
+    Diff {
+        /// The old version.
+        old: PathBuf,
+        /// The new version.
+        new: PathBuf,
+        /// Output format (`json` lists every region).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// In text, also list every region with its conditions and example.
+        #[arg(long)]
+        regions: bool,
+    },
 }
 
 /// Output formats.
@@ -187,6 +209,12 @@ fn main() -> ExitCode {
             format,
             deny_warnings,
         } => lint_cmd::run(&files, format, deny_warnings),
+        Command::Diff {
+            old,
+            new,
+            format,
+            regions,
+        } => diff_cmd::run(&old, &new, format, regions),
     };
     ExitCode::from(code)
 }

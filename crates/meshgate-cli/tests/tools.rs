@@ -344,3 +344,73 @@ fn lint_finds_each_kind_of_problem() {
             .all(|d| d["severity"] == "warning" && d["help"].is_string())
     );
 }
+
+#[test]
+fn diff_of_two_versions_of_the_example() {
+    let v2 = "crates/meshgate-cli/tests/fixtures/policy-v2.mgp";
+    let out = meshgate_root(&["diff", "examples/mesh/policy.mgp", v2]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_expected("diff-policy-v2.txt", &out.stdout);
+    let out = meshgate_root(&["diff", "--format", "json", "examples/mesh/policy.mgp", v2]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["changes_decisions"], true);
+    assert_eq!(v["exact"], true);
+    assert_eq!(
+        v["rules"]["added"],
+        serde_json::json!(["exports-from-reporting-only"])
+    );
+    assert_eq!(
+        v["rules"]["changed"],
+        serde_json::json!(["legacy-no-admin", "sre-business-hours"])
+    );
+    // Every example request really decides as reported, under both versions.
+    let dir = scratch("diff-examples");
+    for region in v["decision_changes"].as_array().unwrap() {
+        let req = dir.join("req.json");
+        std::fs::write(&req, region["example"].to_string()).unwrap();
+        for (policy, key) in [("examples/mesh/policy.mgp", "before"), (v2, "after")] {
+            let out = meshgate_root(&[
+                "eval",
+                "--no-clock",
+                "--policy",
+                policy,
+                "--request",
+                req.to_str().unwrap(),
+            ]);
+            let got: Value = serde_json::from_str(&out.stdout).unwrap();
+            assert_eq!(got, region[key], "{policy}: {}", region["example"]);
+        }
+    }
+}
+
+#[test]
+fn diff_without_behavioural_change() {
+    let out = meshgate_root(&[
+        "diff",
+        "examples/mesh/policy.mgp",
+        "examples/mesh/policy.mgp",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "no behavioural change\n");
+    // The formatted policy means the same.
+    let formatted = common::workspace().join("crates/meshgate-cli/tests/expected/fmt-policy.mgp");
+    let out = meshgate_root(&[
+        "diff",
+        "examples/mesh/policy.mgp",
+        formatted.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "no behavioural change\n");
+}
+
+#[test]
+fn diff_reports_bad_input() {
+    let out = meshgate_root(&["diff", "examples/mesh/policy.mgp", "/nonexistent/p.mgp"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("cannot read `/nonexistent/p.mgp`"),
+        "{}",
+        out.stderr
+    );
+}

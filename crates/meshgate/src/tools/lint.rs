@@ -466,7 +466,7 @@ fn rule_implies(a: &Rule, b: &Rule) -> bool {
 
 /// The rule's text from its `{`, without white space and comments: equal for rules that say
 /// the same thing in the same words.
-fn body_key(set: &PolicySet, r: &Rule) -> String {
+pub(crate) fn body_key(set: &PolicySet, r: &Rule) -> String {
     let text = super::text(
         set,
         Span {
@@ -474,16 +474,13 @@ fn body_key(set: &PolicySet, r: &Rule) -> String {
             ..r.span
         },
     );
+    let word = |c: char| c.is_alphanumeric() || "_-.:/+\"*".contains(c);
     let mut out = String::new();
-    let mut in_comment = false;
-    let mut in_string = false;
-    let mut escaped = false;
+    let (mut in_comment, mut in_string, mut escaped, mut gap) = (false, false, false, false);
     for c in text.chars() {
         if in_comment {
             in_comment = c != '\n';
-            if !in_comment {
-                out.push(' ');
-            }
+            gap = true;
             continue;
         }
         if in_string {
@@ -496,21 +493,25 @@ fn body_key(set: &PolicySet, r: &Rule) -> String {
             }
             continue;
         }
-        match c {
-            '#' => in_comment = true,
-            '"' => {
-                in_string = true;
-                out.push(c);
-            }
-            c if c.is_whitespace() => {
-                if !out.ends_with(' ') {
-                    out.push(' ');
-                }
-            }
-            c => out.push(c),
+        if c == '#' {
+            in_comment = true;
+            continue;
         }
+        if c.is_whitespace() {
+            gap = true;
+            continue;
+        }
+        // White space matters only between two words.
+        if gap && out.chars().next_back().is_some_and(word) && word(c) {
+            out.push(' ');
+        }
+        gap = false;
+        if c == '"' {
+            in_string = true;
+        }
+        out.push(c);
     }
-    format!("{}|{}|{}", r.effect.as_str(), r.dry_run, out.trim())
+    format!("{}|{}|{}", r.effect.as_str(), r.dry_run, out)
 }
 
 fn redundancy(l: &mut Linter<'_>, rules: &[&Rule], never: &HashSet<&str>) {

@@ -3,6 +3,7 @@
 //! Python binding and the WASM build show the same thing.
 
 pub mod coverage;
+pub mod diff;
 pub mod explain;
 pub mod fmt;
 pub mod lint;

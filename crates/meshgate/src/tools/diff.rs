@@ -1,0 +1,1833 @@
+//! Semantic diff: where two policy sets decide differently.
+//!
+//! The request space is cut into classes from the language's own structure, not sampled at
+//! random and not handed to a solver:
+//!
+//! 1. Every attribute the two sets test (a *dimension*; all of `time`, `time.hour`,
+//!    `time.minute`, `time.weekday` and `time.date` form one) gets a finite set of candidate
+//!    values: every exact string written in a rule, an instance of every glob (`*` and `**`
+//!    filled in), a string matching none of them; both ends of every CIDR and port or hour
+//!    range and the addresses and numbers just outside them; every hour (or minute, when a rule
+//!    tests minutes) of a week in each UTC offset the rules' time zones take in 2026 and of the
+//!    fortnight around every date and instant a rule names; each context literal and the
+//!    numbers around each context range; and "absent". Lists (JWT claims, audiences) get
+//!    every combination of element classes that makes a different set of tests true.
+//! 2. Candidates that make the same tests come out the same (the same *signature*) form one
+//!    class, so every value of the attribute behaves like one class's representative.
+//! 3. A search assigns classes to dimensions one at a time. At each step it evaluates every
+//!    rule of both sets three-valued over the assigned dimensions ("could match", "cannot
+//!    match"). A branch is cut as soon as no changed rule (added, removed or edited) can
+//!    match, since then both sets decide alike; and as soon as every rule's outcome is fixed,
+//!    the branch is one region, decided concretely with both sets on an example request.
+//!
+//! The result lists each region whose decision (allowed, or the deciding rules) differs, with
+//! a description, an example request, and the decisions before and after. Regions where only
+//! the deciding rules change are reported apart from those where `allowed` changes.
+//!
+//! Exactness: the diff is exact (every request deciding differently lies in a reported region)
+//! for exact strings, globs whose only wildcard is a trailing `*` or `/**` (they nest or are
+//! disjoint), CIDRs, ports, hours, minutes, weekdays, dates, instants, `has`, and context
+//! strings, integers and booleans. It is not guaranteed for two globs on one attribute with a
+//! wildcard in the middle of one of them (their overlap may not be among the candidates), for
+//! comparisons of one attribute with another, and for `contains` on context lists: when a set
+//! uses these, the report says `exact: false` and why.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::DecisionRecord;
+use crate::PolicySet;
+use crate::attr::{Attr, Type};
+use crate::eval::{self, Env, Truth};
+use crate::model::{Clause, Cond, DynPred, Effect, Permission, Pred, Rule, Scalar, Test};
+use crate::pattern::Pattern;
+use crate::request::{Pairs, Request, Value};
+
+/// Most search steps before the diff gives up and says it is incomplete.
+pub const MAX_STEPS: usize = 2_000_000;
+/// Most regions reported.
+pub const MAX_REGIONS: usize = 100_000;
+
+/// The difference between two policy sets.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffReport {
+    /// Whether some request is allowed by one set and denied by the other.
+    pub changes_decisions: bool,
+    /// Regions where `allowed` differs.
+    pub decision_changes: Vec<Region>,
+    /// Rule ids only in the old set, only in the new one, and in both but changed.
+    pub rules: RuleChanges,
+    /// Whether every request that decides differently lies in a reported region.
+    pub exact: bool,
+    /// Why not, when not.
+    pub inexact_because: Vec<String>,
+}
+
+/// Which rules changed, by id.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RuleChanges {
+    /// Only in the old set.
+    pub removed: Vec<String>,
+    /// Only in the new set.
+    pub added: Vec<String>,
+    /// In both, with a different meaning (or position among the deciding rules).
+    pub changed: Vec<String>,
+}
+
+/// A region of the request space: each listed attribute in the given class, every other
+/// attribute anything at all.
+#[derive(Clone, Debug, Serialize)]
+pub struct Region {
+    /// One line per constrained attribute, e.g. `source.namespace = "legacy"`.
+    pub conditions: Vec<String>,
+    /// A request in the region.
+    pub example: serde_json::Value,
+    /// What the old set decides for it.
+    pub before: DecisionRecord,
+    /// What the new set decides for it.
+    pub after: DecisionRecord,
+    #[serde(skip)]
+    classes: Vec<(usize, Vec<usize>)>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dimensions, candidates and classes.
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Dim {
+    Attr(Attr),
+    Time,
+}
+
+fn dim_of(a: &Attr) -> Dim {
+    match a {
+        Attr::Time | Attr::TimeHour | Attr::TimeMinute | Attr::TimeWeekday | Attr::TimeDate => {
+            Dim::Time
+        }
+        other => Dim::Attr(other.clone()),
+    }
+}
+
+impl std::fmt::Display for Dim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dim::Attr(a) => write!(f, "{a}"),
+            Dim::Time => f.write_str("time"),
+        }
+    }
+}
+
+/// A candidate value of one dimension.
+#[derive(Clone, Debug)]
+enum Rep {
+    Absent,
+    Str(String),
+    List(Vec<String>),
+    Ip(IpAddr),
+    Int(i64),
+    Time(jiff::Timestamp),
+    Ctx(Value<'static>),
+}
+
+/// Sets one dimension of a request. `false` when it cannot be set as asked.
+fn apply(req: &mut Request<'static>, dim: &Dim, rep: &Rep) -> bool {
+    let s = |r: &Rep| match r {
+        Rep::Str(s) => Some(Cow::Owned(s.clone())),
+        _ => None,
+    };
+    let ip = |r: &Rep| match r {
+        Rep::Ip(ip) => Some(*ip),
+        _ => None,
+    };
+    if matches!(rep, Rep::Absent) {
+        return true;
+    }
+    match dim {
+        Dim::Time => {
+            if let Rep::Time(t) = rep {
+                req.time = Some(*t);
+            }
+        }
+        Dim::Attr(a) => match a {
+            Attr::SourcePrincipal => req.source.principal = s(rep),
+            Attr::SourceNamespace => req.source.namespace = s(rep),
+            Attr::SourceServiceAccount => req.source.service_account = s(rep),
+            Attr::SourceTrustDomain => req.source.trust_domain = s(rep),
+            Attr::SourceLabel(k) => push(&mut req.source.labels, k, s(rep)),
+            Attr::SourceIp => req.source.ip = ip(rep),
+            Attr::SourceRemoteIp => req.source.remote_ip = ip(rep),
+            Attr::DestService => req.destination.service = s(rep),
+            Attr::DestNamespace => req.destination.namespace = s(rep),
+            Attr::DestLabel(k) => push(&mut req.destination.labels, k, s(rep)),
+            Attr::DestPort => {
+                req.destination.port = if let Rep::Int(n) = rep {
+                    u16::try_from(*n).ok()
+                } else {
+                    None
+                }
+            }
+            Attr::DestIp => req.destination.ip = ip(rep),
+            Attr::Method => req.request.method = s(rep),
+            Attr::Path => req.request.path = s(rep),
+            Attr::Host => req.request.host = s(rep),
+            Attr::Header(k) => push(&mut req.request.headers, k, s(rep)),
+            Attr::AuthPrincipal => req.request.auth.principal = s(rep),
+            Attr::AuthPresenter => req.request.auth.presenter = s(rep),
+            Attr::AuthAudiences => {
+                if let Rep::List(items) = rep {
+                    req.request.auth.audiences = Some(Cow::Owned(
+                        items.iter().map(|i| Cow::Owned(i.clone())).collect(),
+                    ));
+                }
+            }
+            Attr::AuthClaim(keys) => {
+                let Rep::List(items) = rep else { return false };
+                let mut v = Value::List(Cow::Owned(
+                    items
+                        .iter()
+                        .map(|i| Value::Str(Cow::Owned(i.clone())))
+                        .collect(),
+                ));
+                for k in keys.iter().skip(1).rev() {
+                    v = Value::Map(Pairs(Cow::Owned(vec![(Cow::Owned(k.to_string()), v)])));
+                }
+                let Some(first) = keys.first() else {
+                    return false;
+                };
+                if req.request.auth.claims.get(first).is_some() {
+                    return false;
+                }
+                req.request
+                    .auth
+                    .claims
+                    .0
+                    .to_mut()
+                    .push((Cow::Owned(first.to_string()), v));
+            }
+            Attr::ConnectionSni => req.connection.sni = s(rep),
+            Attr::Context(k) => {
+                if let Rep::Ctx(v) = rep {
+                    req.context
+                        .0
+                        .to_mut()
+                        .push((Cow::Owned(k.to_string()), v.clone()));
+                }
+            }
+            Attr::Time | Attr::TimeHour | Attr::TimeMinute | Attr::TimeWeekday | Attr::TimeDate => {
+            }
+        },
+    }
+    true
+}
+
+fn push(
+    pairs: &mut Pairs<'static, Cow<'static, str>>,
+    key: &str,
+    value: Option<Cow<'static, str>>,
+) {
+    if let Some(v) = value {
+        pairs.0.to_mut().push((Cow::Owned(key.to_string()), v));
+    }
+}
+
+/// Truth values as bits, so that sets of them are bit masks.
+const T: u8 = 1;
+const F: u8 = 2;
+const U: u8 = 4;
+const E: u8 = 8;
+
+fn bits(t: Result<Truth, String>) -> u8 {
+    match t {
+        Ok(Truth::True) => T,
+        Ok(Truth::False) => F,
+        Ok(Truth::Unknown) => U,
+        Err(_) => E,
+    }
+}
+
+/// An atomic test: one dimension, evaluated on a request.
+struct Atom<'s> {
+    dim: usize,
+    /// The test as written, for descriptions.
+    label: String,
+    eval: Box<dyn Fn(&Env<'_, '_>) -> u8 + 's>,
+    /// Truth per class of its dimension.
+    truth: Vec<u8>,
+}
+
+/// A rule's match, as an expression over atoms.
+#[derive(Clone, Debug)]
+enum A {
+    Atom(usize),
+    Const(u8),
+    And(Vec<A>),
+    Or(Vec<A>),
+    Not(Box<A>),
+    IsTrue(Box<A>),
+    IsFalse(Box<A>),
+}
+
+fn map_bits(x: u8, f: impl Fn(u8) -> u8) -> u8 {
+    [T, F, U, E]
+        .iter()
+        .filter(|b| x & **b != 0)
+        .fold(0, |acc, b| acc | f(*b))
+}
+
+fn and2(a: u8, b: u8) -> u8 {
+    let mut out = 0;
+    for x in [T, F, U, E] {
+        for y in [T, F, U, E] {
+            if a & x == 0 || b & y == 0 {
+                continue;
+            }
+            out |= if x == E || y == E {
+                E
+            } else if x == F || y == F {
+                F
+            } else if x == U || y == U {
+                U
+            } else {
+                T
+            };
+        }
+    }
+    out
+}
+
+fn or2(a: u8, b: u8) -> u8 {
+    let not = |v| {
+        map_bits(v, |x| {
+            if x == T {
+                F
+            } else if x == F {
+                T
+            } else {
+                x
+            }
+        })
+    };
+    not(and2(not(a), not(b)))
+}
+
+struct Space<'s> {
+    dims: Vec<Dim>,
+    classes: Vec<Vec<Rep>>,
+    atoms: Vec<Atom<'s>>,
+}
+
+impl Space<'_> {
+    fn eval(&self, a: &A, assign: &[Option<Vec<usize>>]) -> u8 {
+        match a {
+            A::Atom(i) => {
+                let atom = &self.atoms[*i];
+                match &assign[atom.dim] {
+                    Some(cs) => cs.iter().fold(0, |acc, c| {
+                        acc | atom.truth.get(*c).copied().unwrap_or(T | F | U | E)
+                    }),
+                    None => atom.truth.iter().fold(0, |acc, t| acc | t),
+                }
+            }
+            A::Const(v) => *v,
+            A::Not(x) => map_bits(self.eval(x, assign), |b| {
+                if b == T {
+                    F
+                } else if b == F {
+                    T
+                } else {
+                    b
+                }
+            }),
+            A::And(items) => items
+                .iter()
+                .fold(T, |acc, i| and2(acc, self.eval(i, assign))),
+            A::Or(items) => items
+                .iter()
+                .fold(F, |acc, i| or2(acc, self.eval(i, assign))),
+            A::IsTrue(x) => map_bits(self.eval(x, assign), |b| {
+                if b == T {
+                    T
+                } else if b == E {
+                    E
+                } else {
+                    F
+                }
+            }),
+            A::IsFalse(x) => map_bits(self.eval(x, assign), |b| {
+                if b == F {
+                    T
+                } else if b == E {
+                    E
+                } else {
+                    F
+                }
+            }),
+        }
+    }
+}
+
+/// Collects atoms and builds the match expressions of rules.
+struct Builder<'s> {
+    /// The set whose rules are being added (for the text of tests).
+    set: Option<&'s PolicySet>,
+    dims: Vec<Dim>,
+    dim_index: HashMap<Dim, usize>,
+    atoms: Vec<Atom<'s>>,
+    /// Values written in the policies, per dimension (candidate seeds).
+    seeds: Vec<Seeds>,
+    inexact: Vec<String>,
+}
+
+#[derive(Default, Clone)]
+struct Seeds {
+    patterns: Vec<Pattern>,
+    nets: Vec<ipnet::IpNet>,
+    ints: Vec<(i64, i64)>,
+    dates: Vec<jiff::civil::Date>,
+    times: Vec<jiff::Timestamp>,
+    zones: Vec<jiff::tz::TimeZone>,
+    minutes: bool,
+    scalars: Vec<Scalar>,
+    also: Vec<usize>,
+}
+
+impl<'s> Builder<'s> {
+    fn dim(&mut self, d: Dim) -> usize {
+        if let Some(&i) = self.dim_index.get(&d) {
+            return i;
+        }
+        self.dims.push(d.clone());
+        self.seeds.push(Seeds::default());
+        self.dim_index.insert(d, self.dims.len() - 1);
+        self.dims.len() - 1
+    }
+
+    fn atom(&mut self, dim: usize, label: String, eval: Box<dyn Fn(&Env<'_, '_>) -> u8 + 's>) -> A {
+        self.atoms.push(Atom {
+            dim,
+            label,
+            eval,
+            truth: Vec::new(),
+        });
+        A::Atom(self.atoms.len() - 1)
+    }
+
+    fn seed_test(&mut self, t: &Test, rule: &Rule) -> usize {
+        let d = self.dim(dim_of(&t.attr));
+        let zone = rule.zone.tz.clone();
+        let s = &mut self.seeds[d];
+        match &t.pred {
+            Pred::Str(set) => s.patterns.extend(set.0.iter().cloned()),
+            Pred::AttrEq(other) => {
+                let o = self.dim(dim_of(other));
+                self.seeds[d].also.push(o);
+                self.seeds[o].also.push(d);
+                self.inexact
+                    .push(format!("`{}` is compared with `{other}`", t.attr));
+            }
+            Pred::Ip(nets) => s.nets.extend(nets.iter().copied()),
+            Pred::Int(r) => {
+                s.ints.extend(r.iter().copied());
+                if t.attr == Attr::TimeMinute {
+                    s.minutes = true;
+                }
+                s.zones.push(zone);
+            }
+            Pred::Weekday(_) => s.zones.push(zone),
+            Pred::Date(a, b) => {
+                s.dates.extend([*a, *b]);
+                s.zones.push(zone);
+            }
+            Pred::Time(a, b) => s.times.extend([*a, *b]),
+            Pred::Dyn(p) => match p {
+                DynPred::OneOf(v) => s.scalars.extend(v.iter().cloned()),
+                DynPred::IntRange(a, b) => s.ints.push((*a, *b)),
+                DynPred::Glob(set) => s.patterns.extend(set.0.iter().cloned()),
+                DynPred::Contains(v) => {
+                    s.scalars.push(v.clone());
+                    self.inexact
+                        .push(format!("`{}` is tested with `contains`", t.attr));
+                }
+            },
+        }
+        d
+    }
+
+    fn test(&mut self, t: &'s Test, rule: &'s Rule) -> A {
+        let d = self.seed_test(t, rule);
+        let mut label = self
+            .set
+            .map_or_else(String::new, |set| one_line(super::text(set, t.span)));
+        if t.attr.is_zoned() && rule.zone.name != "UTC" {
+            label = format!("{label} in {}", rule.zone.name);
+        }
+        self.atom(
+            d,
+            label,
+            Box::new(move |env| bits(eval::test(t, env, rule))),
+        )
+    }
+
+    fn cond(&mut self, c: &'s Cond, rule: &'s Rule) -> A {
+        match c {
+            Cond::Const(b) => A::Const(if *b { T } else { F }),
+            Cond::And(items) => A::And(items.iter().map(|i| self.cond(i, rule)).collect()),
+            Cond::Or(items) => A::Or(items.iter().map(|i| self.cond(i, rule)).collect()),
+            Cond::Not(inner) => A::Not(Box::new(self.cond(inner, rule))),
+            Cond::Has(attr) => {
+                let d = self.dim(dim_of(attr));
+                self.atom(
+                    d,
+                    format!("has {attr}"),
+                    Box::new(move |env| bits(eval::cond(c, env, rule))),
+                )
+            }
+            Cond::Test(t) => self.test(t, rule),
+        }
+    }
+
+    fn clauses(&mut self, cs: &'s [Clause], rule: &'s Rule) -> A {
+        if cs.is_empty() {
+            return A::Const(T);
+        }
+        A::Or(
+            cs.iter()
+                .map(|c| {
+                    A::And(
+                        c.tests
+                            .iter()
+                            .map(|t| A::IsTrue(Box::new(self.test(t, rule))))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn permission(&mut self, p: &'s Permission) -> A {
+        let mut parts = Vec::new();
+        if let Some(ms) = &p.methods {
+            let d = self.dim(Dim::Attr(Attr::Method));
+            self.seeds[d]
+                .patterns
+                .extend(ms.iter().map(|m| Pattern::exact(m, false)));
+            let label = format!("method {} (role {})", ms.join(", "), p.role);
+            parts.push(self.atom(
+                d,
+                label,
+                Box::new(move |env| {
+                    let m = env.request().request.method.as_deref();
+                    if m.is_some_and(|m| ms.iter().any(|x| x == m)) {
+                        T
+                    } else {
+                        F
+                    }
+                }),
+            ));
+        }
+        let d = self.dim(Dim::Attr(Attr::Path));
+        self.seeds[d].patterns.extend(p.paths.0.iter().cloned());
+        let label = format!("path {} (role {})", quoted(&p.paths.0), p.role);
+        parts.push(self.atom(
+            d,
+            label,
+            Box::new(move |env| {
+                if env.request().path().is_some_and(|x| p.paths.matches(x)) {
+                    T
+                } else {
+                    F
+                }
+            }),
+        ));
+        if let Some(hosts) = &p.hosts {
+            let d = self.dim(Dim::Attr(Attr::Host));
+            self.seeds[d].patterns.extend(hosts.0.iter().cloned());
+            let label = format!("host {} (role {})", quoted(&hosts.0), p.role);
+            parts.push(self.atom(
+                d,
+                label,
+                Box::new(move |env| {
+                    if env.request().host().is_some_and(|h| hosts.matches(h)) {
+                        T
+                    } else {
+                        F
+                    }
+                }),
+            ));
+        }
+        if let Some(ports) = &p.ports {
+            let d = self.dim(Dim::Attr(Attr::DestPort));
+            self.seeds[d].ints.extend(ports.iter().copied());
+            let label = format!("port {ports:?} (role {})", p.role);
+            parts.push(self.atom(
+                d,
+                label,
+                Box::new(move |env| {
+                    let port = env.request().destination.port.map(i64::from);
+                    if port.is_some_and(|p| ports.iter().any(|&(lo, hi)| lo <= p && p <= hi)) {
+                        T
+                    } else {
+                        F
+                    }
+                }),
+            ));
+        }
+        A::And(parts)
+    }
+
+    fn rule(&mut self, r: &'s Rule) -> A {
+        let mut parts = vec![self.clauses(&r.from, r), self.clauses(&r.to, r)];
+        if !r.grants.is_empty() {
+            let perms: Vec<A> = r.permissions().map(|p| self.permission(p)).collect();
+            parts.push(A::Or(perms));
+        }
+        for c in &r.when {
+            let a = self.cond(c, r);
+            parts.push(A::IsTrue(Box::new(a)));
+        }
+        for c in &r.unless {
+            let a = self.cond(c, r);
+            parts.push(A::IsFalse(Box::new(a)));
+        }
+        A::And(parts)
+    }
+}
+
+fn quoted(ps: &[Pattern]) -> String {
+    let items: Vec<String> = ps.iter().map(|p| format!("{:?}", p.as_str())).collect();
+    if items.len() == 1 {
+        items.join("")
+    } else {
+        format!("[{}]", items.join(", "))
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Instances of a pattern: `*` and `**` filled in.
+fn instances(p: &Pattern) -> Vec<String> {
+    if !p.is_glob() {
+        return vec![p.as_str().to_string()];
+    }
+    let text = p.as_str();
+    let one = text.replace("**", "zz9").replace('*', "zz9");
+    let two = text.replace("**", "zz9/zz9").replace('*', "zz9");
+    vec![one, two]
+}
+
+fn prefix_glob(p: &Pattern) -> bool {
+    let t = p.as_str();
+    let inner = t
+        .strip_suffix("/**")
+        .or_else(|| t.strip_suffix('*'))
+        .unwrap_or(t);
+    !inner.contains('*')
+}
+
+fn candidate_strings(seeds: &Seeds, path_like: bool) -> Vec<String> {
+    let mut out: Vec<String> = seeds.patterns.iter().flat_map(instances).collect();
+    out.push(if path_like {
+        "/zz9-other".to_string()
+    } else {
+        "zz9-other".to_string()
+    });
+    out
+}
+
+fn ip_candidates(nets: &[ipnet::IpNet]) -> Vec<IpAddr> {
+    let mut v4: Vec<u128> = vec![0, u128::from(u32::MAX)];
+    let mut v6: Vec<u128> = vec![0, u128::MAX];
+    for n in nets {
+        let (lo, hi, list) = match n {
+            ipnet::IpNet::V4(n) => (
+                u128::from(u32::from(n.network())),
+                u128::from(u32::from(n.broadcast())),
+                &mut v4,
+            ),
+            ipnet::IpNet::V6(n) => (u128::from(n.network()), u128::from(n.broadcast()), &mut v6),
+        };
+        list.extend([lo, hi, lo.saturating_sub(1), hi.saturating_add(1)]);
+    }
+    let mut out: Vec<IpAddr> = v4
+        .into_iter()
+        .filter_map(|x| u32::try_from(x).ok())
+        .map(|x| IpAddr::V4(x.into()))
+        .collect();
+    out.extend(v6.into_iter().map(|x| IpAddr::V6(x.into())));
+    out
+}
+
+fn int_candidates(ranges: &[(i64, i64)]) -> Vec<i64> {
+    let mut out = vec![0, 1, -1];
+    for &(lo, hi) in ranges {
+        out.extend([lo, hi, lo.saturating_sub(1), hi.saturating_add(1)]);
+    }
+    out
+}
+
+fn time_candidates(seeds: &Seeds) -> Vec<jiff::Timestamp> {
+    use jiff::{SignedDuration, Timestamp};
+    let step = if seeds.minutes {
+        SignedDuration::from_mins(1)
+    } else {
+        SignedDuration::from_hours(1)
+    };
+    let mut starts: Vec<Timestamp> = Vec::new();
+    let base = |s: &str| s.parse::<Timestamp>().ok();
+    starts.extend(base("2026-01-04T00:00:00Z"));
+    starts.extend(base("2026-07-05T00:00:00Z"));
+    let year_start = base("2026-01-01T00:00:00Z");
+    let year_end = base("2027-01-01T00:00:00Z");
+    if let (Some(y0), Some(y1)) = (year_start, year_end) {
+        for z in &seeds.zones {
+            for tr in z.following(y0).take(8) {
+                if tr.timestamp() < y1 {
+                    starts.push(tr.timestamp());
+                }
+            }
+        }
+    }
+    let days = |n: i64| SignedDuration::from_hours(24 * n);
+    let mut out = Vec::new();
+    let mut span = |start: Timestamp, len: SignedDuration| {
+        let mut t = start;
+        let end = start.checked_add(len).unwrap_or(start);
+        while t < end {
+            out.push(t);
+            t = match t.checked_add(step) {
+                Ok(next) => next,
+                Err(_) => break,
+            };
+        }
+    };
+    for s in starts {
+        span(s.checked_sub(days(1)).unwrap_or(s), days(9));
+    }
+    for d in &seeds.dates {
+        if let Ok(t) =
+            jiff::tz::TimeZone::UTC.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+        {
+            span(t.checked_sub(days(8)).unwrap_or(t), days(17));
+        }
+    }
+    let mut exact_points = Vec::new();
+    for t in &seeds.times {
+        let tick = SignedDuration::from_nanos(1);
+        exact_points.extend(
+            [t.checked_sub(tick).ok(), Some(*t), t.checked_add(tick).ok()]
+                .into_iter()
+                .flatten(),
+        );
+        if *t > Timestamp::MIN && *t < Timestamp::MAX {
+            span(t.checked_sub(days(8)).unwrap_or(*t), days(16));
+        }
+    }
+    out.extend(exact_points);
+    out
+}
+
+fn context_candidates(seeds: &Seeds) -> Vec<Value<'static>> {
+    let mut out = Vec::new();
+    for s in &seeds.scalars {
+        let v = match s {
+            Scalar::Str(x) => Value::Str(Cow::Owned(x.clone())),
+            Scalar::Int(n) => Value::Int(*n),
+            Scalar::Bool(b) => Value::Bool(*b),
+        };
+        out.push(Value::List(Cow::Owned(vec![v.clone()])));
+        out.push(v);
+    }
+    out.extend(int_candidates(&seeds.ints).into_iter().map(Value::Int));
+    out.extend(
+        candidate_strings(seeds, false)
+            .into_iter()
+            .map(|s| Value::Str(Cow::Owned(s))),
+    );
+    out.extend([
+        Value::Bool(true),
+        Value::Bool(false),
+        Value::List(Cow::Owned(Vec::new())),
+    ]);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules that changed.
+
+fn rule_key(set: &PolicySet, r: &Rule) -> String {
+    let perms: Vec<String> = r
+        .permissions()
+        .map(|p| {
+            let paths: Vec<&str> = p.paths.0.iter().map(|x| x.as_str()).collect();
+            let hosts: Option<Vec<&str>> = p
+                .hosts
+                .as_ref()
+                .map(|h| h.0.iter().map(|x| x.as_str()).collect());
+            format!("{:?}{paths:?}{hosts:?}{:?}", p.methods, p.ports)
+        })
+        .collect();
+    format!(
+        "{}|{}|{}|{perms:?}",
+        super::lint::body_key(set, r),
+        r.zone.name,
+        r.effect.as_str()
+    )
+}
+
+fn deciding(r: &Rule) -> bool {
+    !r.dry_run && matches!(r.effect, Effect::Allow | Effect::Deny)
+}
+
+fn changes(old: &PolicySet, new: &PolicySet) -> (RuleChanges, HashSet<String>) {
+    let old_rules: BTreeMap<&str, &Rule> = old
+        .rules()
+        .iter()
+        .filter(|r| deciding(r))
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    let new_rules: BTreeMap<&str, &Rule> = new
+        .rules()
+        .iter()
+        .filter(|r| deciding(r))
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    let mut rc = RuleChanges::default();
+    for id in old_rules.keys() {
+        if !new_rules.contains_key(id) {
+            rc.removed.push(id.to_string());
+        }
+    }
+    for (id, n) in &new_rules {
+        match old_rules.get(id) {
+            None => rc.added.push(id.to_string()),
+            Some(o) if rule_key(old, o) != rule_key(new, n) => rc.changed.push(id.to_string()),
+            Some(_) => {}
+        }
+    }
+    // Unchanged rules whose order among the deciding rules moved change the reasons' order.
+    let same = |set: &PolicySet, effect: Effect, rc: &RuleChanges| -> Vec<String> {
+        set.rules()
+            .iter()
+            .filter(|r| deciding(r) && r.effect == effect)
+            .map(|r| r.id.clone())
+            .filter(|id| {
+                !rc.added.contains(id) && !rc.removed.contains(id) && !rc.changed.contains(id)
+            })
+            .collect()
+    };
+    for effect in [Effect::Allow, Effect::Deny] {
+        let (a, b) = (same(old, effect, &rc), same(new, effect, &rc));
+        if a != b {
+            for (x, y) in a.iter().zip(&b) {
+                if x != y {
+                    rc.changed.push(x.clone());
+                    rc.changed.push(y.clone());
+                }
+            }
+        }
+    }
+    rc.changed.sort();
+    rc.changed.dedup();
+    let all: HashSet<String> = rc
+        .removed
+        .iter()
+        .chain(&rc.added)
+        .chain(&rc.changed)
+        .cloned()
+        .collect();
+    (rc, all)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The search.
+
+/// A prepared comparison of two policy sets. [`Diff::report`] gives the result;
+/// [`Diff::region_of`] tells which reported region a request lies in.
+pub struct Diff<'s> {
+    old: &'s PolicySet,
+    new: &'s PolicySet,
+    space: Space<'s>,
+    report: DiffReport,
+}
+
+struct RuleExpr {
+    expr: A,
+    effect: Effect,
+    changed: bool,
+    dims: Vec<usize>,
+}
+
+fn dims_of(a: &A, space_atoms: &[Atom<'_>], out: &mut Vec<usize>) {
+    match a {
+        A::Atom(i) => {
+            if let Some(atom) = space_atoms.get(*i) {
+                if !out.contains(&atom.dim) {
+                    out.push(atom.dim);
+                }
+            }
+        }
+        A::Const(_) => {}
+        A::And(xs) | A::Or(xs) => xs.iter().for_each(|x| dims_of(x, space_atoms, out)),
+        A::Not(x) | A::IsTrue(x) | A::IsFalse(x) => dims_of(x, space_atoms, out),
+    }
+}
+
+impl<'s> Diff<'s> {
+    /// Compares `old` with `new`.
+    pub fn new(old: &'s PolicySet, new: &'s PolicySet) -> Diff<'s> {
+        let (rule_changes, changed_ids) = changes(old, new);
+        let mut b = Builder {
+            set: None,
+            dims: Vec::new(),
+            dim_index: HashMap::new(),
+            atoms: Vec::new(),
+            seeds: Vec::new(),
+            inexact: Vec::new(),
+        };
+        // Each side lists its deciding rules in set order, as indices into `rules`; an unchanged
+        // rule is built once (from the old set) and shared by both sides.
+        let mut rules: Vec<RuleExpr> = Vec::new();
+        let mut sides: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
+        let mut shared: HashMap<&str, usize> = HashMap::new();
+        for (side, set) in [old, new].into_iter().enumerate() {
+            b.set = Some(set);
+            for r in set.rules().iter().filter(|r| deciding(r)) {
+                let changed = changed_ids.contains(&r.id);
+                if !changed {
+                    if let Some(&i) = shared.get(r.id.as_str()) {
+                        sides[side].push(i);
+                        continue;
+                    }
+                }
+                rules.push(RuleExpr {
+                    expr: b.rule(r),
+                    effect: r.effect,
+                    changed,
+                    dims: Vec::new(),
+                });
+                if !changed {
+                    shared.insert(&r.id, rules.len() - 1);
+                }
+                sides[side].push(rules.len() - 1);
+            }
+        }
+        for r in &mut rules {
+            let mut dims = Vec::new();
+            dims_of(&r.expr, &b.atoms, &mut dims);
+            r.dims = dims;
+        }
+        // Candidates, then classes by signature.
+        let mut inexact = std::mem::take(&mut b.inexact);
+        let mut classes: Vec<Vec<Rep>> = Vec::new();
+        for (d, dim) in b.dims.iter().enumerate() {
+            let mut seeds = b.seeds[d].clone();
+            for &o in &b.seeds[d].also {
+                seeds.patterns.extend(b.seeds[o].patterns.iter().cloned());
+            }
+            let globs: Vec<&Pattern> = seeds.patterns.iter().filter(|p| p.is_glob()).collect();
+            if globs.len() > 1 && globs.iter().any(|g| !prefix_glob(g)) {
+                inexact.push(format!(
+                    "`{dim}` is matched by several globs, one with a wildcard before its end"
+                ));
+            }
+            let candidates: Vec<Rep> = match dim {
+                Dim::Time => time_candidates(&seeds).into_iter().map(Rep::Time).collect(),
+                Dim::Attr(a) => match a.ty() {
+                    Type::Str => candidate_strings(&seeds, *a == Attr::Path)
+                        .into_iter()
+                        .map(Rep::Str)
+                        .collect(),
+                    Type::StrList => {
+                        list_candidates(&b.atoms, d, &candidate_strings(&seeds, false), dim)
+                    }
+                    Type::Ip => ip_candidates(&seeds.nets)
+                        .into_iter()
+                        .map(Rep::Ip)
+                        .collect(),
+                    Type::Int => int_candidates(&seeds.ints)
+                        .into_iter()
+                        .filter(|n| (0..=65_535).contains(n))
+                        .map(Rep::Int)
+                        .collect(),
+                    Type::Dynamic => context_candidates(&seeds)
+                        .into_iter()
+                        .map(Rep::Ctx)
+                        .collect(),
+                    _ => Vec::new(),
+                },
+            };
+            let mut reps = vec![Rep::Absent];
+            if matches!(dim, Dim::Attr(a) if a.ty() == Type::StrList) {
+                reps.push(Rep::List(Vec::new()));
+            }
+            reps.extend(candidates);
+            let mut seen: HashSet<Vec<u8>> = HashSet::new();
+            let mut kept = Vec::new();
+            let keep_all = !b.seeds[d].also.is_empty();
+            for rep in reps {
+                let mut req = Request::default();
+                if !apply(&mut req, dim, &rep) {
+                    continue;
+                }
+                let env = Env::new(&req);
+                let sig: Vec<u8> = b
+                    .atoms
+                    .iter()
+                    .filter(|a| a.dim == d)
+                    .map(|a| (a.eval)(&env))
+                    .collect();
+                if seen.insert(sig) || keep_all {
+                    kept.push(rep);
+                }
+            }
+            classes.push(kept);
+        }
+        for atom in &mut b.atoms {
+            let dim = &b.dims[atom.dim];
+            atom.truth = classes[atom.dim]
+                .iter()
+                .map(|rep| {
+                    let mut req = Request::default();
+                    apply(&mut req, dim, rep);
+                    (atom.eval)(&Env::new(&req))
+                })
+                .collect();
+        }
+        inexact.sort();
+        inexact.dedup();
+        let space = Space {
+            dims: b.dims,
+            classes,
+            atoms: b.atoms,
+        };
+        let mut report = DiffReport {
+            changes_decisions: false,
+            decision_changes: Vec::new(),
+            rules: rule_changes,
+            exact: inexact.is_empty(),
+            inexact_because: inexact,
+        };
+        if !changed_ids.is_empty() {
+            let mut search = Search {
+                space: &space,
+                rules: &rules,
+                sides: &sides,
+                old,
+                new,
+                steps: 0,
+                regions: Vec::new(),
+                incomplete: false,
+            };
+            let mut assign = vec![None; space.dims.len()];
+            search.run(&mut assign);
+            if search.incomplete {
+                report.exact = false;
+                report.inexact_because.push(format!(
+                    "the search stopped after {MAX_STEPS} steps or {MAX_REGIONS} regions"
+                ));
+            }
+            report.decision_changes = search.regions;
+        }
+        report.changes_decisions = !report.decision_changes.is_empty();
+        Diff {
+            old,
+            new,
+            space,
+            report,
+        }
+    }
+
+    /// The result.
+    pub fn report(&self) -> &DiffReport {
+        &self.report
+    }
+
+    /// The policy sets compared.
+    pub fn sets(&self) -> (&'s PolicySet, &'s PolicySet) {
+        (self.old, self.new)
+    }
+
+    /// The reported region (index into `decision_changes`) that contains `request`, if any.
+    pub fn region_of(&self, request: &Request<'_>) -> Option<usize> {
+        let env = Env::new(request);
+        let class_of = |d: usize| -> Option<usize> {
+            let sig: Vec<u8> = self
+                .space
+                .atoms
+                .iter()
+                .filter(|a| a.dim == d)
+                .map(|a| (a.eval)(&env))
+                .collect();
+            let atoms: Vec<&Atom<'_>> = self.space.atoms.iter().filter(|a| a.dim == d).collect();
+            (0..self.space.classes[d].len()).find(|&c| {
+                atoms
+                    .iter()
+                    .zip(&sig)
+                    .all(|(a, s)| a.truth.get(c) == Some(s))
+            })
+        };
+        self.report.decision_changes.iter().position(|r| {
+            r.classes
+                .iter()
+                .all(|(d, cs)| class_of(*d).is_some_and(|c| cs.contains(&c)))
+        })
+    }
+}
+
+fn list_candidates(atoms: &[Atom<'_>], d: usize, elements: &[String], dim: &Dim) -> Vec<Rep> {
+    // Element signatures; a list's signature is what its elements make true together, so
+    // every union of element signatures is a class.
+    let sig = |items: &[String]| -> Vec<u8> {
+        let mut req = Request::default();
+        apply(&mut req, dim, &Rep::List(items.to_vec()));
+        let env = Env::new(&req);
+        atoms
+            .iter()
+            .filter(|a| a.dim == d)
+            .map(|a| (a.eval)(&env))
+            .collect()
+    };
+    let mut out: Vec<(Vec<u8>, Vec<String>)> = Vec::new();
+    for e in elements {
+        let s = sig(std::slice::from_ref(e));
+        if !out.iter().any(|(x, _)| *x == s) {
+            out.push((s, vec![e.clone()]));
+        }
+    }
+    let mut i = 0;
+    while i < out.len() && out.len() < 256 {
+        let singles: Vec<Vec<String>> = out
+            .iter()
+            .filter(|(_, v)| v.len() == 1)
+            .map(|(_, v)| v.clone())
+            .collect();
+        let base = out[i].1.clone();
+        for s in singles {
+            if base.contains(&s[0]) {
+                continue;
+            }
+            let mut items = base.clone();
+            items.push(s[0].clone());
+            let sg = sig(&items);
+            if !out.iter().any(|(x, _)| *x == sg) {
+                out.push((sg, items));
+            }
+        }
+        i += 1;
+    }
+    out.into_iter().map(|(_, v)| Rep::List(v)).collect()
+}
+
+struct Search<'a, 's> {
+    space: &'a Space<'s>,
+    rules: &'a [RuleExpr],
+    sides: &'a [Vec<usize>; 2],
+    old: &'a PolicySet,
+    new: &'a PolicySet,
+    steps: usize,
+    regions: Vec<Region>,
+    incomplete: bool,
+}
+
+impl Search<'_, '_> {
+    /// Whether one side's decision is fixed by the outcomes: `Some(allowed)`.
+    fn decided(&self, side: usize, outcomes: &[u8]) -> Option<bool> {
+        let order = &self.sides[side];
+        for &i in order
+            .iter()
+            .filter(|&&i| self.rules[i].effect == Effect::Deny)
+        {
+            match outcomes[i] {
+                F => continue,
+                T => return Some(false),
+                _ => return None,
+            }
+        }
+        let allows: Vec<u8> = order
+            .iter()
+            .filter(|&&i| self.rules[i].effect == Effect::Allow)
+            .map(|&i| outcomes[i])
+            .collect();
+        if allows.iter().any(|o| o & E != 0) {
+            return None;
+        }
+        if allows.iter().all(|&o| o == F) {
+            return Some(false);
+        }
+        allows.contains(&T).then_some(true)
+    }
+
+    fn run(&mut self, assign: &mut Vec<Option<Vec<usize>>>) {
+        self.steps += 1;
+        if self.steps > MAX_STEPS || self.regions.len() >= MAX_REGIONS {
+            self.incomplete = true;
+            return;
+        }
+        let outcomes: Vec<u8> = self
+            .rules
+            .iter()
+            .map(|r| self.space.eval(&r.expr, assign))
+            .collect();
+        // No changed rule can match: both sets decide alike here.
+        if !self
+            .rules
+            .iter()
+            .zip(&outcomes)
+            .any(|(r, o)| r.changed && *o != F)
+        {
+            return;
+        }
+        match (self.decided(0, &outcomes), self.decided(1, &outcomes)) {
+            (Some(a), Some(b)) if a == b => return,
+            (Some(_), Some(_)) => {
+                self.region(assign);
+                return;
+            }
+            _ => {}
+        }
+        // Branch on the unassigned dimension most undecided rules read (changed rules count
+        // double), splitting its classes only as far as those rules tell them apart.
+        let mut weight: HashMap<usize, usize> = HashMap::new();
+        for (r, o) in self.rules.iter().zip(&outcomes) {
+            if o.count_ones() > 1 {
+                for d in r.dims.iter().filter(|d| assign[**d].is_none()) {
+                    *weight.entry(*d).or_default() += if r.changed { 2 } else { 1 };
+                }
+            }
+        }
+        let Some(d) = weight
+            .iter()
+            .max_by_key(|(d, w)| (**w, std::cmp::Reverse(**d)))
+            .map(|(d, _)| *d)
+        else {
+            self.region(assign);
+            return;
+        };
+        let mut live_atoms: Vec<usize> = Vec::new();
+        for (r, o) in self.rules.iter().zip(&outcomes) {
+            if o.count_ones() > 1 {
+                atoms_of(&r.expr, &mut live_atoms);
+            }
+        }
+        live_atoms.retain(|a| self.space.atoms[*a].dim == d);
+        let mut groups: Vec<(Vec<u8>, Vec<usize>)> = Vec::new();
+        for c in 0..self.space.classes[d].len() {
+            let sig: Vec<u8> = live_atoms
+                .iter()
+                .map(|a| self.space.atoms[*a].truth.get(c).copied().unwrap_or(0))
+                .collect();
+            match groups.iter_mut().find(|(s, _)| *s == sig) {
+                Some(g) => g.1.push(c),
+                None => groups.push((sig, vec![c])),
+            }
+        }
+        for (_, cs) in groups {
+            assign[d] = Some(cs);
+            self.run(assign);
+            if self.incomplete {
+                break;
+            }
+        }
+        assign[d] = None;
+    }
+
+    fn region(&mut self, assign: &[Option<Vec<usize>>]) {
+        let classes: Vec<(usize, Vec<usize>)> = assign
+            .iter()
+            .enumerate()
+            .filter_map(|(d, cs)| cs.as_ref().map(|cs| (d, cs.clone())))
+            .collect();
+        // An example: the first class of each dimension's set that yields a request, avoiding a
+        // derived attribute asked to be absent while the principal supplies it.
+        let mut choice: Vec<usize> = vec![0; classes.len()];
+        let build = |choice: &[usize]| -> Option<Request<'static>> {
+            let mut req = Request::default();
+            for ((d, cs), &i) in classes.iter().zip(choice) {
+                if !apply(
+                    &mut req,
+                    &self.space.dims[*d],
+                    &self.space.classes[*d][cs[i]],
+                ) {
+                    return None;
+                }
+            }
+            Some(req)
+        };
+        let conflict = |req: &Request<'_>, choice: &[usize]| -> Option<usize> {
+            classes.iter().zip(choice).position(|((d, cs), &i)| {
+                let (Dim::Attr(a), Rep::Absent) =
+                    (&self.space.dims[*d], &self.space.classes[*d][cs[i]])
+                else {
+                    return false;
+                };
+                match a {
+                    Attr::SourceNamespace => req.source_namespace().is_some(),
+                    Attr::SourceServiceAccount => req.source_service_account().is_some(),
+                    Attr::SourceTrustDomain => req.source_trust_domain().is_some(),
+                    _ => false,
+                }
+            })
+        };
+        let req = loop {
+            let Some(req) = build(&choice) else { return };
+            match conflict(&req, &choice) {
+                None => break req,
+                Some(k) if choice[k] + 1 < classes[k].1.len() => choice[k] += 1,
+                Some(_) => return,
+            }
+        };
+        let before = self.old.decide_reference(&req);
+        let after = self.new.decide_reference(&req);
+        if before.allowed == after.allowed {
+            return;
+        }
+        let conditions = classes
+            .iter()
+            .map(|(d, cs)| self.describe(*d, cs))
+            .collect();
+        self.regions.push(Region {
+            conditions,
+            example: serde_json::from_str(&req.to_json()).unwrap_or(serde_json::Value::Null),
+            before: (&before).into(),
+            after: (&after).into(),
+            classes,
+        });
+    }
+
+    fn describe(&self, d: usize, cs: &[usize]) -> String {
+        let dim = &self.space.dims[d];
+        let reps: Vec<&Rep> = cs
+            .iter()
+            .filter_map(|c| self.space.classes[d].get(*c))
+            .collect();
+        let absent = reps.iter().any(|r| matches!(r, Rep::Absent));
+        let present: Vec<usize> = cs
+            .iter()
+            .copied()
+            .filter(|c| !matches!(self.space.classes[d][*c], Rep::Absent))
+            .collect();
+        if present.is_empty() {
+            return format!("{dim} absent");
+        }
+        let or_absent = if absent { " (or absent)" } else { "" };
+        let exact: Vec<&String> = present
+            .iter()
+            .filter_map(|c| match &self.space.classes[d][*c] {
+                Rep::Str(s) if !s.contains("zz9") => Some(s),
+                _ => None,
+            })
+            .collect();
+        if exact.len() == present.len() {
+            return if exact.len() == 1 {
+                format!("{dim} = {:?}{or_absent}", exact[0])
+            } else {
+                format!("{dim} in {exact:?}{or_absent}")
+            };
+        }
+        let mut held: Vec<&str> = Vec::new();
+        let mut failed: Vec<&str> = Vec::new();
+        for a in self
+            .space
+            .atoms
+            .iter()
+            .filter(|a| a.dim == d && !a.label.is_empty())
+        {
+            let truths: Vec<u8> = present
+                .iter()
+                .map(|c| a.truth.get(*c).copied().unwrap_or(0))
+                .collect();
+            if truths.iter().all(|t| *t == T) && !held.contains(&a.label.as_str()) {
+                held.push(&a.label);
+            } else if truths.iter().all(|t| *t != T) && !failed.contains(&a.label.as_str()) {
+                failed.push(&a.label);
+            }
+        }
+        failed.retain(|f| !held.contains(f));
+        let like = match &self.space.classes[d][present[0]] {
+            Rep::Str(s) => format!("{s:?}"),
+            Rep::List(items) => format!("{items:?}"),
+            Rep::Ip(ip) => ip.to_string(),
+            Rep::Int(n) => n.to_string(),
+            Rep::Time(t) => t.to_string(),
+            Rep::Ctx(v) => serde_json::to_string(v).unwrap_or_default(),
+            Rep::Absent => String::new(),
+        };
+        let mut parts = Vec::new();
+        if !held.is_empty() {
+            let verb = if held.len() == 1 { "holds" } else { "hold" };
+            parts.push(format!("`{}` {verb}", held.join("`, `")));
+        }
+        if !failed.is_empty() {
+            let verb = if failed.len() == 1 {
+                "does not"
+            } else {
+                "do not"
+            };
+            parts.push(format!("`{}` {verb}", failed.join("`, `")));
+        }
+        if parts.is_empty() {
+            return format!("{dim} present (e.g. {like}){or_absent}");
+        }
+        format!(
+            "{dim} such that {} (e.g. {like}){or_absent}",
+            parts.join(" and ")
+        )
+    }
+}
+
+fn atoms_of(a: &A, out: &mut Vec<usize>) {
+    match a {
+        A::Atom(i) => {
+            if !out.contains(i) {
+                out.push(*i);
+            }
+        }
+        A::Const(_) => {}
+        A::And(xs) | A::Or(xs) => xs.iter().for_each(|x| atoms_of(x, out)),
+        A::Not(x) | A::IsTrue(x) | A::IsFalse(x) => atoms_of(x, out),
+    }
+}
+
+impl DiffReport {
+    /// The report for people: regions grouped by how the decision changes, each group with
+    /// the conditions all its regions share and one example.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let rc = &self.rules;
+        for (what, ids) in [
+            ("removed", &rc.removed),
+            ("added", &rc.added),
+            ("changed", &rc.changed),
+        ] {
+            if !ids.is_empty() {
+                let ids: Vec<String> = ids.iter().map(|i| format!("{i:?}")).collect();
+                let _ = writeln!(out, "rules {what}: {}", ids.join(", "));
+            }
+        }
+        if self.decision_changes.is_empty() {
+            let _ = writeln!(out, "no behavioural change");
+        } else {
+            let mut groups: Vec<(String, String, Vec<&Region>)> = Vec::new();
+            for r in &self.decision_changes {
+                let (b, a) = (decision_words(&r.before), decision_words(&r.after));
+                match groups.iter_mut().find(|(x, y, _)| *x == b && *y == a) {
+                    Some(g) => g.2.push(r),
+                    None => groups.push((b, a, vec![r])),
+                }
+            }
+            let _ = writeln!(
+                out,
+                "decisions that change ({} regions):",
+                self.decision_changes.len()
+            );
+            for (i, (b, a, regions)) in groups.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  {}. {b} -> {a} ({})",
+                    i + 1,
+                    if regions.len() == 1 {
+                        "1 region".to_string()
+                    } else {
+                        format!("{} regions", regions.len())
+                    }
+                );
+                let common: Vec<&String> = regions
+                    .first()
+                    .map(|f| {
+                        f.conditions
+                            .iter()
+                            .filter(|c| regions.iter().all(|r| r.conditions.contains(c)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !common.is_empty() {
+                    let _ = writeln!(out, "     in all of them:");
+                    for c in common {
+                        let _ = writeln!(out, "       {c}");
+                    }
+                }
+                if let Some(first) = regions.first() {
+                    let _ = writeln!(out, "     example: {}", first.example);
+                }
+            }
+        }
+        if !self.exact {
+            let _ = writeln!(out, "note: not exact: {}", self.inexact_because.join("; "));
+        }
+        out
+    }
+
+    /// Every region with its conditions, example and decisions.
+    pub fn regions_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        for (i, r) in self.decision_changes.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "region {}: {} -> {}",
+                i + 1,
+                decision_words(&r.before),
+                decision_words(&r.after)
+            );
+            for c in &r.conditions {
+                let _ = writeln!(out, "  {c}");
+            }
+            let _ = writeln!(out, "  example: {}", r.example);
+        }
+        out
+    }
+}
+
+fn decision_words(d: &DecisionRecord) -> String {
+    let ids = |v: &[String]| {
+        v.iter()
+            .map(|i| format!("{i:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if d.allowed {
+        format!("allowed by {}", ids(&d.reasons))
+    } else if !d.reasons.is_empty() {
+        format!("denied by {}", ids(&d.reasons))
+    } else if !d.errors.is_empty() {
+        let e: Vec<String> = d.errors.iter().map(|e| e.rule.clone()).collect();
+        format!("denied (errors in {})", ids(&e))
+    } else {
+        "denied (no rule matched)".to_string()
+    }
+}
+
+/// Compares two policy sets.
+pub fn diff(old: &PolicySet, new: &PolicySet) -> DiffReport {
+    Diff::new(old, new).report().clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sets(a: &str, b: &str) -> (PolicySet, PolicySet) {
+        (
+            PolicySet::parse(a, "old.mgp").unwrap(),
+            PolicySet::parse(b, "new.mgp").unwrap(),
+        )
+    }
+
+    #[test]
+    fn same_meaning_is_no_change() {
+        let (a, b) = sets(
+            "allow \"a\" { from namespace \"shop\" }",
+            "# reworded\nallow \"a\" {\n  from namespace \"shop\"\n}",
+        );
+        let r = diff(&a, &b);
+        assert!(r.decision_changes.is_empty(), "{r:?}");
+        assert!(r.to_text().contains("no behavioural change"));
+    }
+
+    #[test]
+    fn a_new_deny_is_one_region_with_an_example() {
+        let (a, b) = sets(
+            "allow \"a\" { from namespace \"shop\" }",
+            "allow \"a\" { from namespace \"shop\" }\ndeny \"d\" { to path \"/admin/**\" }",
+        );
+        let r = diff(&a, &b);
+        assert_eq!(r.rules.added, ["d"]);
+        assert_eq!(r.decision_changes.len(), 1, "{}", r.to_text());
+        let region = &r.decision_changes[0];
+        assert!(region.before.allowed && !region.after.allowed);
+        assert_eq!(region.after.reasons, ["d"]);
+        let example = Request::from_value(region.example.clone()).unwrap();
+        assert!(a.decide_reference(&example).allowed);
+        assert!(!b.decide_reference(&example).allowed);
+        assert!(r.exact);
+    }
+
+    #[test]
+    fn widened_hours_in_a_zone() {
+        let (a, b) = sets(
+            "allow \"a\" { from namespace \"ops\" when time.hour in 8..17 timezone \"Europe/Berlin\" }",
+            "allow \"a\" { from namespace \"ops\" when time.hour in 8..19 timezone \"Europe/Berlin\" }",
+        );
+        let r = diff(&a, &b);
+        assert_eq!(r.rules.changed, ["a"]);
+        assert!(!r.decision_changes.is_empty());
+        for region in &r.decision_changes {
+            assert!(!region.before.allowed && region.after.allowed);
+            let req = Request::from_value(region.example.clone()).unwrap();
+            let hour = jiff::tz::TimeZone::get("Europe/Berlin")
+                .unwrap()
+                .to_datetime(req.time.unwrap())
+                .hour();
+            assert!((18..=19).contains(&hour), "{hour}");
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::Diff;
+        use crate::{PolicySet, Request};
+
+        const ROLES: &str = "role reader { permit GET, HEAD on \"/api/**\" }\nrole operator { include reader permit POST on \"/api/admin/**\" port 8000..8999 }\n";
+
+        const FROM: &[&str] = &[
+            "from namespace \"shop\"",
+            "from namespace \"ops\", label team = \"sre\"",
+            "from not namespace \"legacy\"",
+            "from principal \"spiffe://td/ns/shop/sa/*\"",
+            "from principal \"spiffe://td/ns/ops/sa/admin\"",
+            "from ip 10.0.0.0/8",
+            "from ip 10.1.0.0/16, namespace \"ops\"",
+            "from request_principal \"https://idp/*\"",
+        ];
+        const TO: &[&str] = &[
+            "to path \"/api/admin/**\"",
+            "to path [\"/health\", \"/api/export/**\"]",
+            "to method POST",
+            "to port 8080",
+            "to service \"pay\", path \"/api/**\"",
+            "to namespace \"prod\"",
+        ];
+        const GRANT: &[&str] = &["grant reader", "grant operator"];
+        const WHEN: &[&str] = &[
+            "when time.hour in 8..17",
+            "when time.hour in 22..6",
+            "when time.weekday in mon..fri",
+            "when has source.ip",
+            "when request.headers[\"x-debug\"] == \"1\"",
+            "when request.auth.claims[\"groups\"] contains \"admins\"",
+            "unless request.auth.claims[\"groups\"] contains \"guests\"",
+            "when time >= 2026-06-01T00:00:00Z",
+            "when time.date in 2026-12-24..2026-12-26",
+        ];
+        const ZONES: &[&str] = &[
+            "",
+            "timezone \"Europe/Berlin\"",
+            "timezone \"America/New_York\"",
+        ];
+
+        #[derive(Clone, Debug)]
+        struct RuleSpec {
+            deny: bool,
+            from: Option<usize>,
+            to: Option<usize>,
+            grant: Option<usize>,
+            when: Option<usize>,
+            zone: usize,
+        }
+
+        fn rule_spec() -> impl Strategy<Value = RuleSpec> {
+            (
+                proptest::bool::weighted(0.3),
+                proptest::option::of(0..FROM.len()),
+                proptest::option::of(0..TO.len()),
+                proptest::option::of(0..GRANT.len()),
+                proptest::option::of(0..WHEN.len()),
+                0..ZONES.len(),
+            )
+                .prop_map(|(deny, from, to, grant, when, zone)| RuleSpec {
+                    deny,
+                    from,
+                    to,
+                    grant: if deny { None } else { grant },
+                    when,
+                    zone,
+                })
+        }
+
+        fn text(rules: &[(usize, RuleSpec)]) -> String {
+            let mut out = ROLES.to_string();
+            for (id, r) in rules {
+                let effect = if r.deny { "deny" } else { "allow" };
+                let parts: Vec<&str> = [
+                    r.from.map(|i| FROM[i]),
+                    r.to.map(|i| TO[i]),
+                    r.grant.map(|i| GRANT[i]),
+                    r.when.map(|i| WHEN[i]),
+                    Some(ZONES[r.zone]),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                out.push_str(&format!("{effect} \"r{id}\" {{ {} }}\n", parts.join(" ")));
+            }
+            out
+        }
+
+        fn pair() -> impl Strategy<Value = (String, String)> {
+            (
+                proptest::collection::vec(rule_spec(), 1..5),
+                proptest::collection::vec(rule_spec(), 0..3),
+                0..4usize,
+            )
+                .prop_map(|(old, extra, mode)| {
+                    let old: Vec<(usize, RuleSpec)> = old.into_iter().enumerate().collect();
+                    let mut new = old.clone();
+                    match mode {
+                        0 => new.extend(extra.into_iter().enumerate().map(|(i, r)| (10 + i, r))),
+                        1 => {
+                            new.pop();
+                        }
+                        2 => {
+                            if let (Some(first), Some(r)) =
+                                (new.first_mut(), extra.into_iter().next())
+                            {
+                                first.1 = r;
+                            }
+                        }
+                        _ => {
+                            new = extra
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, r)| (20 + i, r))
+                                .collect()
+                        }
+                    }
+                    (text(&old), text(&new))
+                })
+        }
+
+        fn request() -> impl Strategy<Value = String> {
+            let opt =
+                |xs: &'static [&'static str]| proptest::option::of(proptest::sample::select(xs));
+            (
+                (
+                    opt(&[
+                        "spiffe://td/ns/shop/sa/web",
+                        "spiffe://td/ns/ops/sa/admin",
+                        "spiffe://td/ns/legacy/sa/x",
+                        "other",
+                    ]),
+                    opt(&["shop", "ops", "legacy", "zz"]),
+                    opt(&["sre", "dev"]),
+                    opt(&["10.1.2.3", "10.200.0.1", "192.168.0.1"]),
+                    opt(&["https://idp/alice", "https://other/bob"]),
+                ),
+                (
+                    opt(&[
+                        "/api/admin/x",
+                        "/api/export/y",
+                        "/health",
+                        "/api/z",
+                        "/other",
+                    ]),
+                    opt(&["GET", "POST", "HEAD", "PUT"]),
+                    proptest::option::of(proptest::sample::select(&[8080u16, 8500, 9999][..])),
+                    opt(&["pay", "PAY", "ledger"]),
+                    opt(&["prod", "dev"]),
+                ),
+                (
+                    proptest::option::of(0i64..(2 * 366 * 24 * 60)),
+                    opt(&["1", "0"]),
+                    proptest::option::of(proptest::sample::subsequence(
+                        &["admins", "guests", "staff"][..],
+                        0..=3,
+                    )),
+                ),
+            )
+                .prop_map(
+                    |(
+                        (pr, ns, team, ip, rp),
+                        (path, method, port, svc, dns),
+                        (minutes, dbg, groups),
+                    )| {
+                        let mut source = serde_json::Map::new();
+                        let mut dest = serde_json::Map::new();
+                        let mut http = serde_json::Map::new();
+                        let mut v = serde_json::Map::new();
+                        let s = |x: &str| serde_json::Value::String(x.to_string());
+                        if let Some(x) = pr {
+                            source.insert("principal".into(), s(x));
+                        }
+                        if let Some(x) = ns {
+                            source.insert("namespace".into(), s(x));
+                        }
+                        if let Some(x) = team {
+                            source.insert("labels".into(), serde_json::json!({"team": x}));
+                        }
+                        if let Some(x) = ip {
+                            source.insert("ip".into(), s(x));
+                        }
+                        if let Some(x) = path {
+                            http.insert("path".into(), s(x));
+                        }
+                        if let Some(x) = method {
+                            http.insert("method".into(), s(x));
+                        }
+                        if let Some(x) = dbg {
+                            http.insert("headers".into(), serde_json::json!({"x-debug": x}));
+                        }
+                        let mut auth = serde_json::Map::new();
+                        if let Some(x) = rp {
+                            auth.insert("principal".into(), s(x));
+                        }
+                        if let Some(g) = groups {
+                            auth.insert("claims".into(), serde_json::json!({"groups": g}));
+                        }
+                        if !auth.is_empty() {
+                            http.insert("auth".into(), serde_json::Value::Object(auth));
+                        }
+                        if let Some(x) = port {
+                            dest.insert("port".into(), serde_json::json!(x));
+                        }
+                        if let Some(x) = svc {
+                            dest.insert("service".into(), s(x));
+                        }
+                        if let Some(x) = dns {
+                            dest.insert("namespace".into(), s(x));
+                        }
+                        if let Some(m) = minutes {
+                            let t = jiff::Timestamp::from_second(1_767_225_600 + m * 60).unwrap();
+                            v.insert("time".into(), s(&t.to_string()));
+                        }
+                        v.insert("source".into(), serde_json::Value::Object(source));
+                        v.insert("destination".into(), serde_json::Value::Object(dest));
+                        v.insert("request".into(), serde_json::Value::Object(http));
+                        serde_json::Value::Object(v).to_string()
+                    },
+                )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+            /// Every example really decides differently; every request that decides differently
+            /// lies in a reported region.
+            #[test]
+            fn diff_is_sound_and_complete((old, new) in pair(), reqs in proptest::collection::vec(request(), 40)) {
+                let a = PolicySet::parse(&old, "old.mgp").unwrap();
+                let b = PolicySet::parse(&new, "new.mgp").unwrap();
+                let d = Diff::new(&a, &b);
+                let report = d.report();
+                prop_assert!(report.exact, "{:?}", report.inexact_because);
+                for r in &report.decision_changes {
+                    let req = Request::from_value(r.example.clone()).unwrap();
+                    prop_assert_ne!(a.decide_reference(&req).allowed, b.decide_reference(&req).allowed);
+                }
+                for json in &reqs {
+                    let req = Request::from_json(json).unwrap();
+                    if a.decide_reference(&req).allowed != b.decide_reference(&req).allowed {
+                        prop_assert!(d.region_of(&req).is_some(), "no region for {}\n{}", json, report.to_text());
+                    }
+                }
+            }
+
+            /// Formatting never changes behaviour: diff(x, fmt(x)) is empty.
+            #[test]
+            fn diff_of_a_policy_and_its_formatting_is_empty((old, _new) in pair()) {
+                let formatted = crate::tools::fmt::format_source(&old, "p.mgp").unwrap();
+                let a = PolicySet::parse(&old, "p.mgp").unwrap();
+                let b = PolicySet::parse(&formatted, "p.mgp").unwrap();
+                let report = Diff::new(&a, &b).report().clone();
+                prop_assert!(report.decision_changes.is_empty());
+                prop_assert!(report.rules.changed.is_empty() && report.rules.added.is_empty());
+            }
+        }
+    }
+}

@@ -28,11 +28,13 @@ pub fn file(input: In<'_>) -> (File, Vec<SyntaxError>) {
             }
             Err(nom::Err::Error(mut e) | nom::Err::Failure(mut e)) => {
                 if e.message.is_empty() {
-                    let at = nom::bytes::complete::take::<_, _, SyntaxError>(
-                        e.start.saturating_sub(input.location_offset()),
-                    )
-                    .parse_complete(input)
-                    .map_or(i, |(rest, _)| rest);
+                    // A byte offset (`take` would count characters).
+                    let at = nom::Input::take_from(
+                        &input,
+                        e.start
+                            .saturating_sub(input.location_offset())
+                            .min(input.fragment().len()),
+                    );
                     e.message = format!("unexpected {}", found(at));
                     e.end = e.start + found_len(at);
                 }

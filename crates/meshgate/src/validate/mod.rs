@@ -22,7 +22,6 @@ pub struct Ctx<'s> {
     files: &'s [Arc<SourceFile>],
     file: usize,
     diagnostics: Vec<Diagnostic>,
-    quiet: bool,
 }
 
 impl<'s> Ctx<'s> {
@@ -31,17 +30,6 @@ impl<'s> Ctx<'s> {
             files,
             file: 0,
             diagnostics: Vec::new(),
-            quiet: false,
-        }
-    }
-
-    /// A context that discards what it is told (for re-validating shared statements).
-    fn quiet(&self) -> Ctx<'s> {
-        Ctx {
-            files: self.files,
-            file: self.file,
-            diagnostics: Vec::new(),
-            quiet: true,
         }
     }
 
@@ -61,9 +49,6 @@ impl<'s> Ctx<'s> {
         span: Span,
         help: Option<&str>,
     ) {
-        if self.quiet {
-            return;
-        }
         if let Some(file) = self.current() {
             let d = Diagnostic::error(code, message, file, span);
             self.diagnostics.push(match help {
@@ -81,9 +66,6 @@ impl<'s> Ctx<'s> {
         span: Span,
         help: Option<&str>,
     ) {
-        if self.quiet {
-            return;
-        }
         if let Some(file) = self.current() {
             let d = Diagnostic::warning(code, message, file, span);
             self.diagnostics.push(match help {

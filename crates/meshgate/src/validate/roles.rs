@@ -25,82 +25,31 @@ pub fn expand(cx: &mut Ctx<'_>, decls: &[(usize, &ast::RoleDecl)]) -> HashMap<St
         }
         by_name.insert(&decl.name.name, (file, decl));
     }
-    let mut out = HashMap::new();
     let mut names: Vec<&str> = by_name.keys().copied().collect();
     names.sort_unstable();
-    for name in names {
-        let mut stack = Vec::new();
-        if let Some(perms) = permissions(cx, &by_name, name, &mut stack) {
-            let Some(&(file, decl)) = by_name.get(name) else {
-                continue;
-            };
-            cx.set_file(file);
-            if perms.is_empty() {
-                cx.error(
-                    "empty-role",
-                    format!("role `{name}` grants no permission"),
-                    decl.name.span,
-                    Some("add a `permit` or an `include`"),
-                );
-                continue;
-            }
-            let includes = decl.body.iter().filter_map(|s| match s {
-                RoleStmt::Include(i) => Some(i.name.clone()),
-                RoleStmt::Permit(_) => None,
-            });
-            out.insert(
-                name.to_string(),
-                Role {
-                    name: name.to_string(),
-                    span: decl.name.span,
-                    permissions: perms.into(),
-                    includes: includes.collect(),
-                },
-            );
-        }
-    }
-    out
-}
+    let graph = Graph::new(&names, &by_name);
 
-/// The permissions of `name`, its includes expanded; `None` if it or an included role is broken.
-/// Errors are reported once, at the role where they are written.
-fn permissions(
-    cx: &mut Ctx<'_>,
-    roles: &HashMap<&str, (usize, &ast::RoleDecl)>,
-    name: &str,
-    stack: &mut Vec<String>,
-) -> Option<Vec<Permission>> {
-    let &(file, decl) = roles.get(name)?;
-    stack.push(name.to_string());
-    let mut out = Vec::new();
-    let mut ok = true;
-    let reporting = stack.len() == 1;
-    for stmt in &decl.body {
+    // Each role's own statements, checked once: permits, and includes of undeclared roles.
+    let mut own: Vec<Option<Vec<Own>>> = Vec::with_capacity(names.len());
+    for (n, name) in names.iter().enumerate() {
+        let Some(&(file, decl)) = by_name.get(name) else {
+            own.push(None);
+            continue;
+        };
         cx.set_file(file);
-        match stmt {
-            RoleStmt::Permit(p) => match permit(cx, p, name, reporting) {
-                Some(perm) => out.push(perm),
-                None => ok = false,
-            },
-            RoleStmt::Include(inc) => {
-                if stack.contains(&inc.name) {
-                    if reporting {
-                        let mut cycle = stack.clone();
-                        cycle.push(inc.name.clone());
-                        cx.error(
-                            "role-cycle",
-                            format!(
-                                "role `{name}` includes itself through `{}`",
-                                cycle.join("` → `")
-                            ),
-                            inc.span,
-                            Some("remove one of the includes in the cycle"),
-                        );
-                    }
-                    ok = false;
-                } else if !roles.contains_key(inc.name.as_str()) {
-                    if reporting {
-                        let help = closest(&inc.name, roles.keys().copied())
+        let mut stmts = Vec::new();
+        let mut ok = true;
+        let mut edges = graph.edges[n].iter();
+        for stmt in &decl.body {
+            match stmt {
+                RoleStmt::Permit(p) => match permit(cx, p, name) {
+                    Some(perm) => stmts.push(Own::Permit(perm)),
+                    None => ok = false,
+                },
+                RoleStmt::Include(inc) => match edges.next().copied().flatten() {
+                    Some(target) => stmts.push(Own::Include(target, inc.span)),
+                    None => {
+                        let help = closest(&inc.name, names.iter().copied())
                             .map(|s| format!("did you mean `{s}`?"));
                         cx.error(
                             "unknown-role",
@@ -108,33 +57,255 @@ fn permissions(
                             inc.span,
                             help.as_deref(),
                         );
+                        ok = false;
                     }
-                    ok = false;
-                } else {
-                    match permissions(cx, roles, &inc.name, stack) {
-                        Some(perms) => out.extend(perms.into_iter().map(|mut p| {
-                            p.via.insert(0, name.to_string());
-                            p
-                        })),
-                        None => ok = false,
+                },
+            }
+        }
+        own.push(ok.then_some(stmts));
+    }
+
+    // Cycles: every include that lies on a cycle is reported, at the role that writes it.
+    let component = graph.components();
+    let mut cyclic = vec![false; names.len()];
+    for (n, stmts) in own.iter().enumerate() {
+        for stmt in stmts.iter().flatten() {
+            let Own::Include(target, span) = *stmt else {
+                continue;
+            };
+            if component[target] != component[n] {
+                continue;
+            }
+            cyclic[n] = true;
+            let mut cycle: Vec<&str> = std::iter::once(n)
+                .chain(graph.path(target, n, &component))
+                .map(|i| names[i])
+                .collect();
+            if cycle.len() > 8 {
+                // Long cycles are shown by their ends.
+                cycle.splice(5..cycle.len() - 2, ["…"]);
+            }
+            if let Some(&(file, _)) = by_name.get(names[n]) {
+                cx.set_file(file);
+            }
+            cx.error(
+                "role-cycle",
+                format!(
+                    "role `{}` includes itself through `{}`",
+                    names[n],
+                    cycle.join("` → `")
+                ),
+                span,
+                Some("remove one of the includes in the cycle"),
+            );
+        }
+    }
+
+    // Expansion, included roles first (an explicit stack: include chains may be long). A role
+    // is broken when it or anything it includes is.
+    let mut expanded: Vec<Option<Option<Vec<Permission>>>> = vec![None; names.len()];
+    for root in 0..names.len() {
+        let mut stack = vec![(root, false)];
+        while let Some((n, children_done)) = stack.pop() {
+            if expanded[n].is_some() {
+                continue;
+            }
+            let stmts = match &own[n] {
+                Some(stmts) if !cyclic[n] => stmts,
+                _ => {
+                    expanded[n] = Some(None);
+                    continue;
+                }
+            };
+            if !children_done {
+                stack.push((n, true));
+                for stmt in stmts {
+                    if let Own::Include(t, _) = *stmt {
+                        if expanded[t].is_none() {
+                            stack.push((t, false));
+                        }
+                    }
+                }
+                continue;
+            }
+            let mut perms: Vec<Permission> = Vec::new();
+            let mut ok = true;
+            let push = |p: Permission, perms: &mut Vec<Permission>| {
+                // One permission per `permit` statement, however many ways it is included.
+                if !perms.iter().any(|q| q.span == p.span) {
+                    perms.push(p);
+                }
+            };
+            for stmt in stmts {
+                match stmt {
+                    Own::Permit(p) => push(p.clone(), &mut perms),
+                    Own::Include(t, _) => match &expanded[*t] {
+                        Some(Some(included)) => {
+                            for p in included {
+                                let mut p = p.clone();
+                                p.via.insert(0, names[n].to_string());
+                                push(p, &mut perms);
+                            }
+                        }
+                        _ => ok = false,
+                    },
+                }
+            }
+            expanded[n] = Some(ok.then_some(perms));
+        }
+    }
+
+    let mut out = HashMap::new();
+    for (n, name) in names.iter().enumerate() {
+        let Some(Some(perms)) = expanded[n].take() else {
+            continue;
+        };
+        let Some(&(file, decl)) = by_name.get(name) else {
+            continue;
+        };
+        cx.set_file(file);
+        if perms.is_empty() {
+            cx.error(
+                "empty-role",
+                format!("role `{name}` grants no permission"),
+                decl.name.span,
+                Some("add a `permit` or an `include`"),
+            );
+            continue;
+        }
+        let includes = decl.body.iter().filter_map(|s| match s {
+            RoleStmt::Include(i) => Some(i.name.clone()),
+            RoleStmt::Permit(_) => None,
+        });
+        out.insert(
+            name.to_string(),
+            Role {
+                name: name.to_string(),
+                span: decl.name.span,
+                permissions: perms.into(),
+                includes: includes.collect(),
+            },
+        );
+    }
+    out
+}
+
+/// A role's own statement, checked: a permission, or an include of a declared role (its index).
+enum Own {
+    Permit(Permission),
+    Include(usize, crate::span::Span),
+}
+
+/// The include graph over the declared roles (indices into the sorted names).
+struct Graph {
+    /// For each role, the target of each `include` in order (`None`: not declared).
+    edges: Vec<Vec<Option<usize>>>,
+}
+
+impl Graph {
+    fn new(names: &[&str], by_name: &HashMap<&str, (usize, &ast::RoleDecl)>) -> Graph {
+        let index = |name: &str| names.binary_search(&name).ok();
+        let edges = names
+            .iter()
+            .map(|name| {
+                by_name.get(name).map_or_else(Vec::new, |(_, decl)| {
+                    decl.body
+                        .iter()
+                        .filter_map(|s| match s {
+                            RoleStmt::Include(i) => Some(index(&i.name)),
+                            RoleStmt::Permit(_) => None,
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        Graph { edges }
+    }
+
+    fn targets(&self, n: usize) -> impl Iterator<Item = usize> + '_ {
+        self.edges[n].iter().filter_map(|t| *t)
+    }
+
+    /// Strongly connected components (Kosaraju, without recursion): an include lies on a cycle
+    /// exactly when both its ends are in one component.
+    fn components(&self) -> Vec<usize> {
+        let n = self.edges.len();
+        let mut order = Vec::with_capacity(n);
+        let mut seen = vec![false; n];
+        for root in 0..n {
+            if seen[root] {
+                continue;
+            }
+            seen[root] = true;
+            let mut stack = vec![(root, self.targets(root).collect::<Vec<_>>().into_iter())];
+            while let Some((node, next)) = stack.last_mut() {
+                match next.next() {
+                    Some(t) if !seen[t] => {
+                        seen[t] = true;
+                        let children = self.targets(t).collect::<Vec<_>>().into_iter();
+                        stack.push((t, children));
+                    }
+                    Some(_) => {}
+                    None => {
+                        order.push(*node);
+                        stack.pop();
                     }
                 }
             }
         }
+        let mut reverse = vec![Vec::new(); n];
+        for from in 0..n {
+            for to in self.targets(from) {
+                reverse[to].push(from);
+            }
+        }
+        let mut component = vec![usize::MAX; n];
+        for (c, &root) in order.iter().rev().enumerate() {
+            if component[root] != usize::MAX {
+                continue;
+            }
+            component[root] = c;
+            let mut stack = vec![root];
+            while let Some(node) = stack.pop() {
+                for &prev in &reverse[node] {
+                    if component[prev] == usize::MAX {
+                        component[prev] = c;
+                        stack.push(prev);
+                    }
+                }
+            }
+        }
+        component
     }
-    stack.pop();
-    ok.then_some(out)
+
+    /// A shortest include chain from `from` to `to` within one component, both ends included.
+    fn path(&self, from: usize, to: usize, component: &[usize]) -> Vec<usize> {
+        let mut parent = vec![usize::MAX; self.edges.len()];
+        let mut queue = std::collections::VecDeque::from([from]);
+        parent[from] = from;
+        while let Some(node) = queue.pop_front() {
+            if node == to {
+                break;
+            }
+            for t in self.targets(node) {
+                if parent[t] == usize::MAX && component[t] == component[from] {
+                    parent[t] = node;
+                    queue.push_back(t);
+                }
+            }
+        }
+        let mut path = vec![to];
+        let mut node = to;
+        while node != from && parent[node] != usize::MAX {
+            node = parent[node];
+            path.push(node);
+        }
+        path.reverse();
+        path
+    }
 }
 
-fn permit(cx: &mut Ctx<'_>, p: &ast::Permit, role: &str, reporting: bool) -> Option<Permission> {
-    // Nested expansions validate the same statements again; only the outermost pass reports.
-    let mut quiet;
-    let cx: &mut Ctx<'_> = if reporting {
-        cx
-    } else {
-        quiet = cx.quiet();
-        &mut quiet
-    };
+fn permit(cx: &mut Ctx<'_>, p: &ast::Permit, role: &str) -> Option<Permission> {
     let mut ok = true;
     let methods = match &p.methods {
         None => None,

@@ -399,3 +399,108 @@ fn invalid_policies() {
         );
     }
 }
+
+// Limits (spec/language.md §15) and refused requests (§12): generated here, since corpus files
+// of this size, or requests that must not load, do not fit the corpus format.
+
+#[test]
+fn a_list_longer_than_the_limit_is_a_syntax_error() {
+    let items = vec!["1"; meshgate::syntax::MAX_LIST_LEN + 1].join(", ");
+    let text = format!("allow \"a\" {{ to port [{items}] }}\n");
+    let errors = PolicySet::parse(&text, "long.mgp").expect_err("must be rejected");
+    let first = errors.errors().next().expect("an error");
+    assert_eq!(first.code(), "syntax");
+    assert!(first.message().contains("more than 10000 items"), "{first}");
+
+    let items = vec!["1"; meshgate::syntax::MAX_LIST_LEN].join(", ");
+    let text = format!("allow \"a\" {{ to port [{items}] }}\n");
+    assert!(PolicySet::parse(&text, "long.mgp").is_ok());
+}
+
+#[test]
+fn long_and_or_chains_neither_overflow_nor_change_meaning() {
+    // Thousands of operands once overflowed the stack while validating the left-deep tree.
+    let n = 20_000;
+    let ands = vec!["destination.port == 80"; n].join(" and ");
+    let ors = vec!["destination.port == 81"; n].join(" or ");
+    let text = format!(
+        "allow \"a\" {{ when {ands} }}\nallow \"b\" {{ when {ors} or destination.port == 82 }}\n"
+    );
+    let set = PolicySet::parse(&text, "chain.mgp").expect("loads");
+    let engine = Engine::new(&set);
+    for (port, reasons) in [
+        (80, vec!["a"]),
+        (81, vec!["b"]),
+        (82, vec!["b"]),
+        (83, vec![]),
+    ] {
+        let request = Request::from_json(&format!(r#"{{"destination": {{"port": {port}}}}}"#))
+            .expect("request");
+        for d in [engine.decide(&request), set.decide_reference(&request)] {
+            assert_eq!(d.reasons.as_slice(), reasons.as_slice(), "port {port}");
+        }
+    }
+}
+
+#[test]
+fn long_include_chains_and_diamonds_load() {
+    // A chain of includes, and a lattice with 2^40 paths from top to bottom: each role is
+    // expanded once, with one permission per `permit` statement.
+    let mut text = String::new();
+    let n = 2_000;
+    for i in 0..n {
+        text.push_str(&format!("role r{i} {{ include r{} }}\n", i + 1));
+    }
+    text.push_str(&format!("role r{n} {{ permit GET on \"/chain\" }}\n"));
+    for i in 0..40 {
+        text.push_str(&format!(
+            "role d{i} {{ include d{j}, e{j} }}\nrole e{i} {{ include d{j}, e{j} }}\n",
+            j = i + 1
+        ));
+    }
+    text.push_str("role d40 { permit GET on \"/d\" }\nrole e40 { permit GET on \"/e\" }\n");
+    text.push_str("allow \"a\" { grant r0, d0 }\n");
+    let set = PolicySet::parse(&text, "roles.mgp").expect("loads");
+    assert_eq!(set.roles()["d0"].permissions.len(), 2);
+    assert_eq!(set.roles()["r0"].permissions[0].via.len(), n);
+    for path in ["/chain", "/d", "/e"] {
+        let request = Request::from_json(&format!(
+            r#"{{"request": {{"method": "GET", "path": "{path}"}}}}"#
+        ))
+        .expect("request");
+        assert!(Engine::new(&set).decide(&request).allowed, "{path}");
+    }
+}
+
+#[test]
+fn malformed_requests_are_refused_naming_the_field() {
+    for (json, field) in [
+        (r#"{"source": {"principal": null}}"#, "source.principal"),
+        (r#"{"destination": {"port": null}}"#, "destination.port"),
+        (r#"{"time": null}"#, "time"),
+        (
+            r#"{"request": {"auth": {"audiences": null}}}"#,
+            "request.auth.audiences",
+        ),
+        (r#"{"context": {"risk": null}}"#, "context.risk"),
+        (r#"{"context": {"risk": 1.5}}"#, "context.risk"),
+        (r#"{"destination": {"port": 70000}}"#, "destination.port"),
+        (r#"{"source": {"ip": "10.0.0.300"}}"#, "source.ip"),
+        (r#"{"source": {"namspace": "x"}}"#, "source"),
+        (
+            r#"{"request": {"headers": {"a": "1", "a": "2"}}}"#,
+            "request.headers",
+        ),
+        (r#"{"time": "2026-01-01T00:00:00"}"#, "time"),
+    ] {
+        match Request::from_json(json) {
+            Ok(r) => panic!("{json} loaded as {}", r.to_json()),
+            Err(e) => assert!(
+                e.field.starts_with(field),
+                "{json}: field `{}`, {}",
+                e.field,
+                e.message
+            ),
+        }
+    }
+}

@@ -28,7 +28,11 @@ fn main() -> ExitCode {
         "proptest-long" => proptest_long(),
         _ => {
             eprintln!("usage: cargo xtask <test|bench [--quick]|wasm|python|proptest-long>");
-            return if task == "help" { ExitCode::SUCCESS } else { ExitCode::from(2) };
+            return if task == "help" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
         }
     };
     match result {
@@ -43,9 +47,18 @@ fn main() -> ExitCode {
 /// Every test. Steps run in order and the first failure stops the run.
 fn test(args: &[String]) -> util::Result {
     let only_rust = args.iter().any(|a| a == "--rust-only");
-    util::step("cargo fmt --check", || util::cargo(&["fmt", "--all", "--", "--check"]))?;
+    util::step("cargo fmt --check", || {
+        util::cargo(&["fmt", "--all", "--", "--check"])
+    })?;
     util::step("cargo clippy", || {
-        util::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
+        util::cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
     })?;
     util::step("cargo test", || util::cargo(&["test", "--workspace"]))?;
     if only_rust {
@@ -58,7 +71,16 @@ fn test(args: &[String]) -> util::Result {
 
 fn proptest_long() -> util::Result {
     util::cargo_env(
-        &["test", "--release", "-p", "meshgate", "--test", "equivalence", "--", "--nocapture"],
+        &[
+            "test",
+            "--release",
+            "-p",
+            "meshgate",
+            "--test",
+            "equivalence",
+            "--",
+            "--nocapture",
+        ],
         &[("MESHGATE_PROPTEST_CASES", "1000000")],
     )
 }

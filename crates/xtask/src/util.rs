@@ -10,7 +10,11 @@ pub type Result<T = ()> = std::result::Result<T, String>;
 /// The workspace root (the parent of `crates/xtask`).
 pub fn root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or(manifest)
+    manifest
+        .parent()
+        .and_then(|p| p.parent())
+        .map(PathBuf::from)
+        .unwrap_or(manifest)
 }
 
 /// Runs a named step, printing its name and duration.
@@ -18,7 +22,11 @@ pub fn step(name: &str, f: impl FnOnce() -> Result) -> Result {
     eprintln!("==> {name}");
     let start = Instant::now();
     let r = f();
-    eprintln!("<== {name}: {} in {:.1}s", if r.is_ok() { "ok" } else { "FAILED" }, start.elapsed().as_secs_f64());
+    eprintln!(
+        "<== {name}: {} in {:.1}s",
+        if r.is_ok() { "ok" } else { "FAILED" },
+        start.elapsed().as_secs_f64()
+    );
     r.map_err(|e| format!("{name}: {e}"))
 }
 
@@ -26,24 +34,39 @@ pub fn step(name: &str, f: impl FnOnce() -> Result) -> Result {
 pub fn run(cmd: &mut Command) -> Result {
     cmd.current_dir_if_unset();
     let shown = format!("{cmd:?}");
-    let status = cmd.status().map_err(|e| format!("cannot run {shown}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{shown} exited with {status}")) }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} exited with {status}"))
+    }
 }
 
 /// Runs a command and returns its standard output.
 pub fn output(cmd: &mut Command) -> Result<String> {
     cmd.current_dir_if_unset();
     let shown = format!("{cmd:?}");
-    let out = cmd.output().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
     if !out.status.success() {
-        return Err(format!("{shown} exited with {}: {}", out.status, String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "{shown} exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Whether a program can be found on the PATH.
 pub fn have(program: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// `cargo ARGS` with the cargo that runs xtask.

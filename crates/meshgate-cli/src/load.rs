@@ -80,19 +80,7 @@ pub fn render(d: &Diagnostic, colour: bool) -> String {
         };
         return format!("{kind}[io]: {}\n", d.message());
     }
-    let theme = if colour {
-        miette::GraphicalTheme::unicode()
-    } else {
-        miette::GraphicalTheme::unicode_nocolor()
-    };
-    let handler = miette::GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_links(false);
-    let mut out = String::new();
-    if handler.render_report(&mut out, d).is_err() {
-        return format!("{d}\n");
-    }
-    out
+    d.render_styled(colour)
 }
 
 /// Diagnostics rendered one after another.

@@ -120,13 +120,25 @@ impl Diagnostic {
     /// The diagnostic rendered as text: a header, the source line(s) with a caret under the span,
     /// and the help line. No colours, so it can be stored or sent anywhere.
     pub fn render(&self) -> String {
+        self.render_styled(false)
+    }
+
+    /// [`render`](Self::render), with ANSI colours when `colour` is true (for a terminal).
+    ///
+    /// Lines are never wrapped: the output must not depend on the terminal's width or on how
+    /// long the file's path is, so that it can be compared in tests and grepped in logs.
+    pub fn render_styled(&self, colour: bool) -> String {
+        let theme = if colour {
+            miette::GraphicalTheme::unicode()
+        } else {
+            miette::GraphicalTheme::unicode_nocolor()
+        };
+        let handler = miette::GraphicalReportHandler::new_themed(theme)
+            .with_wrap_lines(false)
+            .with_links(false);
         let mut out = String::new();
-        let handler =
-            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-                .with_width(100)
-                .with_links(false);
         if handler.render_report(&mut out, self).is_err() {
-            out = self.to_string();
+            out = format!("{self}\n");
         }
         out
     }

@@ -6,8 +6,11 @@
 //! - `wasm`: the WebAssembly builds (JS package and Envoy filter).
 //! - `python`: builds the Python extension into its virtual environment.
 //! - `proptest-long`: the equivalence property with 1,000,000 cases.
+//! - `fuzz [--seconds N] [--cmin] [TARGET...]`: the cargo-fuzz targets (`cargo test` replays
+//!   their corpora).
 
 mod bench;
+mod fuzz;
 mod python;
 mod util;
 mod wasm;
@@ -26,8 +29,9 @@ fn main() -> ExitCode {
         "wasm" => wasm::build(rest),
         "python" => python::build(rest).map(|_| ()),
         "proptest-long" => proptest_long(),
+        "fuzz" => fuzz::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench [--quick]|wasm|python|proptest-long>");
+            eprintln!("usage: cargo xtask <test|bench [--quick]|wasm|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>");
             return if task == "help" {
                 ExitCode::SUCCESS
             } else {

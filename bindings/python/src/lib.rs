@@ -9,9 +9,11 @@
 //! - `Decision`: the answer, with `allowed`, `reasons`, `audits`, `dry_run` and `errors`.
 //! - `PolicyError`, `RequestError` (both `ValueError`s) and `InternalError` (a `RuntimeError`,
 //!   raised instead of letting a bug in the core reach Python as a panic).
+//! - The authoring tools (explain, lint, diff, policy tests with coverage, fmt): [`tools`].
 
 mod convert;
 mod fast;
+mod tools;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -21,6 +23,8 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
+
+use meshgate::tools::DecisionRecord;
 
 create_exception!(
     meshgate,
@@ -393,44 +397,32 @@ impl PyRequest {
     }
 }
 
-/// The outcome of one decision.
+/// The outcome of one decision: the core's owned record of it.
 #[pyclass(frozen, eq, module = "meshgate", name = "Decision")]
 #[derive(PartialEq, Eq)]
 struct PyDecision {
-    allowed: bool,
-    reasons: Vec<String>,
-    audits: Vec<String>,
-    dry_run: Vec<(String, &'static str)>,
-    errors: Vec<(String, String)>,
+    inner: DecisionRecord,
 }
 
 impl From<&meshgate::Decision<'_>> for PyDecision {
     fn from(d: &meshgate::Decision<'_>) -> Self {
-        PyDecision {
-            allowed: d.allowed,
-            reasons: d.reasons.iter().map(|s| s.to_string()).collect(),
-            audits: d.audits.iter().map(|s| s.to_string()).collect(),
-            dry_run: d
-                .dry_run
-                .iter()
-                .map(|r| (r.rule.to_string(), r.effect.as_str()))
-                .collect(),
-            errors: d
-                .errors
-                .iter()
-                .map(|e| (e.rule.to_string(), e.message.clone()))
-                .collect(),
-        }
+        PyDecision { inner: d.into() }
+    }
+}
+
+impl From<DecisionRecord> for PyDecision {
+    fn from(inner: DecisionRecord) -> Self {
+        PyDecision { inner }
     }
 }
 
 impl PyDecision {
     fn dry_run_list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
-        for (rule, effect) in &self.dry_run {
+        for entry in &self.inner.dry_run {
             let d = PyDict::new(py);
-            d.set_item("rule", rule)?;
-            d.set_item("effect", *effect)?;
+            d.set_item("rule", &entry.rule)?;
+            d.set_item("effect", entry.effect.as_str())?;
             list.append(d)?;
         }
         Ok(list)
@@ -438,10 +430,10 @@ impl PyDecision {
 
     fn error_list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
-        for (rule, message) in &self.errors {
+        for e in &self.inner.errors {
             let d = PyDict::new(py);
-            d.set_item("rule", rule)?;
-            d.set_item("message", message)?;
+            d.set_item("rule", &e.rule)?;
+            d.set_item("message", &e.message)?;
             list.append(d)?;
         }
         Ok(list)
@@ -453,19 +445,19 @@ impl PyDecision {
     /// Whether the request is allowed.
     #[getter]
     fn allowed(&self) -> bool {
-        self.allowed
+        self.inner.allowed
     }
 
     /// The rules that decided: the first matching deny, or every matching allow.
     #[getter]
     fn reasons(&self) -> Vec<String> {
-        self.reasons.clone()
+        self.inner.reasons.clone()
     }
 
     /// Audit rules that matched.
     #[getter]
     fn audits(&self) -> Vec<String> {
-        self.audits.clone()
+        self.inner.audits.clone()
     }
 
     /// Dry-run rules that matched: `{"rule": id, "effect": "allow" | "deny" | "audit"}`.
@@ -483,9 +475,9 @@ impl PyDecision {
     /// The decision in its JSON shape.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        d.set_item("allowed", self.allowed)?;
-        d.set_item("reasons", &self.reasons)?;
-        d.set_item("audits", &self.audits)?;
+        d.set_item("allowed", self.inner.allowed)?;
+        d.set_item("reasons", &self.inner.reasons)?;
+        d.set_item("audits", &self.inner.audits)?;
         d.set_item("dry_run", self.dry_run_list(py)?)?;
         d.set_item("errors", self.error_list(py)?)?;
         Ok(d)
@@ -495,22 +487,22 @@ impl PyDecision {
         let repr = |obj: Bound<'_, PyAny>| -> PyResult<String> { Ok(obj.repr()?.to_string()) };
         let mut out = format!(
             "Decision(allowed={}, reasons={}",
-            if self.allowed { "True" } else { "False" },
-            repr(PyList::new(py, &self.reasons)?.into_any())?
+            if self.inner.allowed { "True" } else { "False" },
+            repr(PyList::new(py, &self.inner.reasons)?.into_any())?
         );
-        if !self.audits.is_empty() {
+        if !self.inner.audits.is_empty() {
             out.push_str(&format!(
                 ", audits={}",
-                repr(PyList::new(py, &self.audits)?.into_any())?
+                repr(PyList::new(py, &self.inner.audits)?.into_any())?
             ));
         }
-        if !self.dry_run.is_empty() {
+        if !self.inner.dry_run.is_empty() {
             out.push_str(&format!(
                 ", dry_run={}",
                 repr(self.dry_run_list(py)?.into_any())?
             ));
         }
-        if !self.errors.is_empty() {
+        if !self.inner.errors.is_empty() {
             out.push_str(&format!(
                 ", errors={}",
                 repr(self.error_list(py)?.into_any())?
@@ -533,31 +525,6 @@ fn check<'py>(py: Python<'py>, text: &str, name: &str) -> PyResult<Bound<'py, Py
     }
 }
 
-/// Runs a policy test file of the CLI's format (`*.test.json`, see
-/// `meshgate::tools::testing`): reads it, loads the policies it names (or the `*.mgp` files
-/// beside it), decides every case and returns the report as a dict `{file, policies, cases:
-/// [{name, passed, failures, decision}], passed, failed}`. A malformed test file raises
-/// `ValueError`; policies that do not load raise `PolicyError`.
-#[pyfunction]
-fn run_test_file<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
-    use meshgate::tools::testing;
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot read `{name}`: {e}")))?;
-    let suite = guard(|| testing::TestSuite::from_json(&text, &name))?
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let policies = testing::files::policies_for(&path, &suite).map_err(|e| {
-        pyo3::exceptions::PyOSError::new_err(format!("cannot list the policies of `{name}`: {e}"))
-    })?;
-    let set = py
-        .detach(|| guard(|| meshgate::PolicySet::from_files(&policies)))?
-        .map_err(|d| policy_error(py, &d))?;
-    let report = py.detach(|| guard(|| testing::run(&set, &suite, None)))?;
-    let json = serde_json::to_string(&report)
-        .map_err(|e| InternalError::new_err(format!("cannot convert the report: {e}")))?;
-    py.import("json")?.call_method1("loads", (json,))
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -570,6 +537,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RequestError", py.get_type::<RequestError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
-    m.add_function(wrap_pyfunction!(run_test_file, m)?)?;
+    tools::register(m)?;
     Ok(())
 }

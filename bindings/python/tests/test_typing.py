@@ -43,6 +43,15 @@ def test_typed_use_checks_and_mistakes_are_caught(tmp_path: Path) -> None:
                 line: int = e.diagnostics[0]["line"]
             except meshgate.RequestError as e:
                 field: str = e.field
+
+            why: meshgate.Explanation = meshgate.explain(policy, {"request": {"method": "GET"}})
+            failed: list[str] = [c.detail for r in why.nearest for c in r.failed_checks]
+            at: int = meshgate.lint(policy, deny_warnings=True).diagnostics[0].line
+            change = meshgate.diff(policy, policy)
+            after: bool = change.decision_changes[0].after.allowed
+            run = meshgate.run_tests(["policies"], coverage=True)
+            percent: float = run.coverage.percent if run.coverage is not None else 0.0
+            text: str = meshgate.format_source('allow "a" {}')
             """
         )
     )
@@ -55,6 +64,8 @@ def test_typed_use_checks_and_mistakes_are_caught(tmp_path: Path) -> None:
             engine = meshgate.Engine("not a policy set")
             d = meshgate.Engine(meshgate.PolicySet.from_source("")).decide({})
             n: int = d.allowed_rules
+            meshgate.lint("policy.mgp")
+            meshgate.run_tests(".").coverage.percent
             """
         )
     )
@@ -64,3 +75,5 @@ def test_typed_use_checks_and_mistakes_are_caught(tmp_path: Path) -> None:
     assert ko.returncode == 1
     assert 'Argument 1 to "Engine" has incompatible type "str"' in ko.stdout
     assert '"Decision" has no attribute "allowed_rules"' in ko.stdout
+    assert 'Argument 1 to "lint" has incompatible type "str"; expected "PolicySet"' in ko.stdout
+    assert 'has no attribute "percent"  [union-attr]' in ko.stdout

@@ -28,26 +28,37 @@ from ._native import (
     RequestError,
     __version__,
     check,
+    format_source,
     run_test_file,
 )
 from ._types import PolicyCaseReport, DecisionDict, Diagnostic, DryRun, EvalError, RequestDict, PolicyTestReport
+from .tools import DiffReport, Explanation, LintReport, RunReport, diff, explain, lint, run_tests
 
 __all__ = [
     "Decision",
     "DecisionDict",
     "Diagnostic",
+    "DiffReport",
     "DryRun",
     "Engine",
     "EvalError",
+    "Explanation",
     "InternalError",
+    "LintReport",
     "PolicyError",
     "PolicySet",
     "Request",
     "RequestDict",
     "RequestError",
+    "RunReport",
     "__version__",
     "PolicyCaseReport",
     "PolicyTestReport",
     "check",
+    "diff",
+    "explain",
+    "format_source",
+    "lint",
     "run_test_file",
+    "run_tests",
 ]

@@ -1,7 +1,7 @@
 """Type stubs for the compiled extension ``meshgate._native``."""
 
 from os import PathLike
-from typing import Any, Iterable, Mapping, Optional, Tuple, Union, final
+from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union, final
 
 from ._types import DecisionDict, Diagnostic, DryRun, EvalError, PolicyTestReport
 
@@ -14,7 +14,12 @@ __all__ = [
     "Request",
     "RequestError",
     "__version__",
+    "_diff",
+    "_explain",
+    "_lint",
+    "_run_tests",
     "check",
+    "format_source",
     "run_test_file",
 ]
 __version__: str
@@ -91,3 +96,13 @@ class InternalError(RuntimeError):
 
 def check(text: str, name: str = "policy.mgp") -> list[Diagnostic]: ...
 def run_test_file(path: Union[str, PathLike[str]]) -> PolicyTestReport: ...
+def format_source(text: str, name: str = "policy.mgp") -> str: ...
+
+# The authoring tools' raw results (JSON shapes, with decisions as `Decision`s); the typed
+# classes built from them are in `meshgate.tools`.
+def _explain(policy_set: PolicySet, request: Union[Request, Mapping[str, Any]]) -> tuple[dict[str, Any], str]: ...
+def _lint(policy_set: PolicySet, deny_warnings: bool = False) -> dict[str, Any]: ...
+def _diff(old: PolicySet, new: PolicySet) -> tuple[dict[str, Any], str]: ...
+def _run_tests(
+    paths: Sequence[Union[str, PathLike[str]]], coverage: bool = False
+) -> tuple[dict[str, Any], Optional[tuple[str, str]]]: ...

@@ -4,12 +4,14 @@
 //!   bindings' suites), installing what it needs.
 //! - `bench [--quick]`: the side-by-side benchmark against the peer engines.
 //! - `wasm`: the WebAssembly builds (JS package and Envoy filter).
+//! - `envoy [--test] [--bench]`: the Envoy filter, its proxy-wasm host tests and benchmark.
 //! - `python`: builds the Python extension into its virtual environment.
 //! - `proptest-long`: the equivalence property with 1,000,000 cases.
 //! - `fuzz [--seconds N] [--cmin] [TARGET...]`: the cargo-fuzz targets (`cargo test` replays
 //!   their corpora).
 
 mod bench;
+mod envoy;
 mod fuzz;
 mod python;
 mod util;
@@ -27,11 +29,14 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "bench" => bench::run(rest),
         "wasm" => wasm::build(rest),
+        "envoy" => envoy::run(rest),
         "python" => python::build(rest).map(|_| ()),
         "proptest-long" => proptest_long(),
         "fuzz" => fuzz::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench [--quick]|wasm|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>");
+            eprintln!(
+                "usage: cargo xtask <test|bench [--quick]|wasm|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
+            );
             return if task == "help" {
                 ExitCode::SUCCESS
             } else {
@@ -70,6 +75,7 @@ fn test(args: &[String]) -> util::Result {
     }
     util::step("python bindings", python::test)?;
     util::step("wasm bindings", wasm::test)?;
+    util::step("envoy filter in a proxy-wasm host", envoy::test)?;
     Ok(())
 }
 

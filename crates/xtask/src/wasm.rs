@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask wasm [--no-wasm-opt] [--features F,…]`: builds `bindings/wasm/pkg/` (Node,
 //!   CommonJS) and `bindings/wasm/pkg/bundler/` (ES module for bundlers), and prints the sizes.
+//!   It also builds the Envoy filter (`crate::envoy::build_filter`).
 //! - `cargo xtask wasm --bench`: also runs `bindings/wasm/bench.mjs`.
 //! - `cargo xtask wasm --test`: only [`test`].
 //! - [`test`], a step of `cargo xtask test`: builds the package, installs the npm development
@@ -44,8 +45,10 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "rust-web-llvm",
     "lld-22",
 ];
-const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
-const DEBIAN_CARGO: &str = "/usr/bin/cargo";
+/// Debian's `rustc-web`.
+pub const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
+/// Debian's `cargo-web`.
+pub const DEBIAN_CARGO: &str = "/usr/bin/cargo";
 /// Where `rust-web-src` puts the standard library's source, which `-Zbuild-std` needs.
 const DEBIAN_LIBRARY_SRC: &str = "/usr/lib/rustlib/src/rust/library";
 
@@ -77,21 +80,7 @@ impl Toolchain {
                 route: Route::Rustup,
             });
         }
-        let missing: Vec<&str> = DEBIAN_PACKAGES
-            .iter()
-            .copied()
-            .filter(|p| !dpkg_installed(p))
-            .collect();
-        if !missing.is_empty()
-            || !Path::new(DEBIAN_LIBRARY_SRC).is_dir()
-            || !Path::new("/usr/bin/rust-lld").exists()
-        {
-            eprintln!(
-                "wasm toolchain: rustup has no `{target}` standard library; installing Debian's {}",
-                missing.join(", ")
-            );
-            apt_install(DEBIAN_PACKAGES)?;
-        }
+        ensure_debian_toolchain()?;
         let version = util::output(Command::new(DEBIAN_RUSTC).arg("--version"))?;
         eprintln!(
             "wasm toolchain: debian ({}, -Zbuild-std; rustup has no `{target}` standard library)",
@@ -190,8 +179,26 @@ impl Default for Build<'_> {
     }
 }
 
+/// Installs Debian's `rustc-web`, `cargo-web`, `rust-web-src`, `rust-web-llvm` and `lld-22`
+/// when any is missing.
+pub fn ensure_debian_toolchain() -> util::Result {
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !dpkg_installed(p))
+        .collect();
+    if !missing.is_empty()
+        || !Path::new(DEBIAN_LIBRARY_SRC).is_dir()
+        || !Path::new("/usr/bin/rust-lld").exists()
+    {
+        eprintln!("wasm toolchain: installing Debian's {}", missing.join(", "));
+        apt_install(DEBIAN_PACKAGES)?;
+    }
+    Ok(())
+}
+
 /// Whether the rustup toolchain running xtask has `target`'s standard library.
-fn rustup_has_target(target: &str) -> bool {
+pub fn rustup_has_target(target: &str) -> bool {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
     let Ok(libdir) =
         util::output(Command::new(rustc).args(["--print", "target-libdir", "--target", target]))
@@ -370,6 +377,7 @@ pub fn build(args: &[String]) -> util::Result {
     }
     let toolchain = Toolchain::ensure(TARGET)?;
     build_js_package(&toolchain, &opts)?;
+    crate::envoy::build_filter(&toolchain)?;
     if opts.bench {
         let mut cmd = Command::new("node");
         cmd.arg("bench.mjs").current_dir(package_dir());

@@ -1,0 +1,191 @@
+//! The Envoy filter (`crates/meshgate-envoy`): its `.wasm` builds, the proxy-wasm host tests and
+//! the host benchmark.
+//!
+//! - `cargo xtask envoy`: builds the filter ([`build_filter`], also run by `cargo xtask wasm`).
+//! - `cargo xtask envoy --test`: builds it, then runs the host tests ([`test`], a step of
+//!   `cargo xtask test`).
+//! - `cargo xtask envoy --bench [--quick]`: builds it, then times request-headers calls in the
+//!   host at 1,000 and 100,000 rules.
+//!
+//! Outputs: `target/wasm/wasm32-unknown-unknown/release/meshgate_envoy.wasm` and, where the
+//! toolchain has the target, `target/wasm/wasm32-wasip1/release/meshgate_envoy.wasm`.
+//!
+//! The host tests (`crates/meshgate-envoy/host-tests`, a workspace of its own with its own
+//! `Cargo.lock`) load the `.wasm` into `proxy-wasm-host`, a wasmtime-based proxy-wasm host that
+//! needs Rust 1.96: they are built with that toolchain (the rustup one when it is recent enough,
+//! else Debian's `rustc-web`/`cargo-web`, installed when missing) into `target/envoy-host`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::util;
+use crate::wasm::{self, Build, Toolchain};
+
+/// The package of the filter.
+const PACKAGE: &str = "meshgate-envoy";
+/// The file cargo writes for it.
+const WASM_FILE: &str = "meshgate_envoy.wasm";
+/// The WASI target, built where the toolchain has it.
+const WASI_TARGET: &str = "wasm32-wasip1";
+/// The oldest Rust that builds `proxy-wasm-host`.
+const HOST_RUST: (u32, u32) = (1, 96);
+
+/// `cargo xtask envoy [--test] [--bench [--quick]]`.
+pub fn run(args: &[String]) -> util::Result {
+    let mut test_only = false;
+    let mut bench = false;
+    let mut quick = false;
+    for a in args {
+        match a.as_str() {
+            "--test" => test_only = true,
+            "--bench" => bench = true,
+            "--quick" => quick = true,
+            other => {
+                return Err(format!(
+                    "unknown option `{other}` (expected --test, --bench, --quick)"
+                ));
+            }
+        }
+    }
+    if test_only {
+        return test();
+    }
+    let toolchain = Toolchain::ensure(wasm::TARGET)?;
+    let built = build_filter(&toolchain)?;
+    if bench {
+        let wasm = built.first().ok_or("no filter was built")?;
+        let mut cmd = host_cargo()?;
+        cmd.args(["run", "--release", "--locked", "--bin", "bench"]);
+        host_args(&mut cmd, wasm);
+        if quick {
+            cmd.args(["--", "--quick"]);
+        }
+        util::run(&mut cmd)?;
+    }
+    Ok(())
+}
+
+/// Builds the filter for `wasm32-unknown-unknown`, and for `wasm32-wasip1` when the rustup
+/// toolchain has that target's standard library; prints each `.wasm`'s size. Returns their
+/// paths, `wasm32-unknown-unknown` first.
+pub fn build_filter(toolchain: &Toolchain) -> util::Result<Vec<PathBuf>> {
+    let build = Build {
+        // Speed over size: the filter runs on every request (README: both measured).
+        opt_level: "3",
+        ..Build::default()
+    };
+    let mut out = Vec::new();
+    let dir = toolchain.cargo_build(PACKAGE, wasm::TARGET, &build)?;
+    out.push(dir.join(WASM_FILE));
+    if wasip1_available(toolchain) {
+        let dir = toolchain.cargo_build(PACKAGE, WASI_TARGET, &build)?;
+        out.push(dir.join(WASM_FILE));
+    } else {
+        eprintln!(
+            "envoy filter: `{WASI_TARGET}` skipped (the toolchain has no `{WASI_TARGET}` standard library; \
+             `rustup target add {WASI_TARGET}` adds it); `{}` runs in Envoy as well",
+            wasm::TARGET
+        );
+    }
+    for path in &out {
+        let size = std::fs::metadata(path)
+            .map(|m| m.len())
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        eprintln!(
+            "envoy filter: {} ({size} bytes, {:.1} KiB)",
+            path.display(),
+            size as f64 / 1024.0
+        );
+    }
+    Ok(out)
+}
+
+/// Whether the filter can be built for WASI: only with a rustup standard library for it (Debian's
+/// build-std route would need a wasi-libc as new as the compiler, which Debian 12 lacks).
+fn wasip1_available(toolchain: &Toolchain) -> bool {
+    toolchain.route == wasm::Route::Rustup && wasm::rustup_has_target(WASI_TARGET)
+}
+
+/// Builds the filter and runs the host tests against its `wasm32-unknown-unknown` build.
+pub fn test() -> util::Result {
+    let toolchain = Toolchain::ensure(wasm::TARGET)?;
+    let built = build_filter(&toolchain)?;
+    let wasm = built.first().ok_or("no filter was built")?;
+    let mut cmd = host_cargo()?;
+    cmd.args(["test", "--release", "--locked"]);
+    host_args(&mut cmd, wasm);
+    cmd.args(["--", "--nocapture"]);
+    let start = Instant::now();
+    let r = util::run(&mut cmd);
+    eprintln!(
+        "envoy host tests: {:.1}s (build included)",
+        start.elapsed().as_secs_f64()
+    );
+    r
+}
+
+fn host_dir() -> PathBuf {
+    util::root()
+        .join("crates")
+        .join("meshgate-envoy")
+        .join("host-tests")
+}
+
+/// The manifest, target directory and environment of the host harness.
+fn host_args(cmd: &mut Command, wasm: &Path) {
+    cmd.arg("--manifest-path")
+        .arg(host_dir().join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(util::root().join("target").join("envoy-host"))
+        .env("MESHGATE_ENVOY_WASM", wasm)
+        .env(
+            "MESHGATE_CONFORMANCE_CASES",
+            util::root().join("spec").join("conformance").join("cases"),
+        )
+        // Flags meant for the main workspace must not leak into this build.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR");
+}
+
+/// A cargo whose rustc is at least [`HOST_RUST`]: the one running xtask if it is, else
+/// Debian's `cargo-web` with `rustc-web` (installed when missing).
+fn host_cargo() -> util::Result<Command> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    if rustc_at_least(&rustc, HOST_RUST) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        return Ok(Command::new(cargo));
+    }
+    wasm::ensure_debian_toolchain()?;
+    if !rustc_at_least(wasm::DEBIAN_RUSTC, HOST_RUST) {
+        return Err(format!(
+            "the host tests need Rust {}.{}; neither `{rustc}` nor `{}` is that recent",
+            HOST_RUST.0,
+            HOST_RUST.1,
+            wasm::DEBIAN_RUSTC
+        ));
+    }
+    let mut cmd = Command::new(wasm::DEBIAN_CARGO);
+    cmd.env("RUSTC", wasm::DEBIAN_RUSTC)
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTDOC");
+    Ok(cmd)
+}
+
+/// Whether `rustc --version` is at least `min` (major, minor).
+fn rustc_at_least(rustc: &str, min: (u32, u32)) -> bool {
+    let Ok(version) = util::output(Command::new(rustc).arg("--version")) else {
+        return false;
+    };
+    let mut parts = version
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let major = parts.next().unwrap_or(0);
+    let minor = parts.next().unwrap_or(0);
+    (major, minor) >= min
+}

@@ -319,7 +319,7 @@ impl fmt::Display for Diagnostics {
         let errors = self.errors().count();
         match self.errors().next() {
             Some(first) if errors == 1 => write!(f, "{first}"),
-            Some(first) => write!(f, "{first} (and {} more errors)", errors - 1),
+            Some(first) => write!(f, "{first} (and {} more errors)", errors.saturating_sub(1)),
             None => write!(f, "no errors"),
         }
     }

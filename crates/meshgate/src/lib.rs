@@ -34,12 +34,29 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// No panics on the decision path or on any input: every exception is an `#[expect]` with its
+// reason. Tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::string_slice,
+    )
+)]
 
 pub mod attr;
 pub mod decision;
 pub mod diagnostic;
 mod engine;
 pub mod eval;
+pub mod limits;
 pub mod model;
 pub mod pattern;
 mod policy_set;
@@ -52,6 +69,7 @@ mod validate;
 pub use decision::{Decision, DryRun, EvalError};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use engine::Engine;
+pub use limits::{PolicyLimits, RequestLimits};
 pub use model::Effect;
 pub use policy_set::{PolicySet, PolicySetBuilder};
 pub use request::{Request, RequestError};

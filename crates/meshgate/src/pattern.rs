@@ -138,7 +138,7 @@ fn check_double_star(text: &str) -> Result<(), PatternError> {
                 help: GLOB_HELP.to_string(),
             });
         }
-        if *seg == "**" && segments.get(i + 1) == Some(&"**") {
+        if *seg == "**" && segments.get(i.saturating_add(1)) == Some(&"**") {
             return Err(PatternError {
                 message: format!("`**/**` in `{text}` is the same as `**`"),
                 help: "write `**` once".to_string(),
@@ -155,7 +155,7 @@ fn compile(text: &str) -> Box<[Seg]> {
     }
     let parts: Vec<&str> = text.split('/').collect();
     let last = parts.len().saturating_sub(1);
-    let mut out = Vec::with_capacity(parts.len() + 1);
+    let mut out = Vec::with_capacity(parts.len().saturating_add(1));
     for (i, part) in parts.iter().enumerate() {
         if *part == "**" {
             // A trailing `/**` needs the `/`, i.e. at least one more (possibly empty) segment.
@@ -181,8 +181,15 @@ struct Cursor {
 
 fn next_segment(text: &str, c: Cursor) -> Option<(&str, Cursor)> {
     let rest = text.get(c.pos..)?;
-    let end = rest.find('/').map_or(text.len(), |i| c.pos + i);
-    Some((text.get(c.pos..end)?, Cursor { pos: end + 1 }))
+    let end = rest
+        .find('/')
+        .map_or(text.len(), |i| c.pos.saturating_add(i));
+    Some((
+        text.get(c.pos..end)?,
+        Cursor {
+            pos: end.saturating_add(1),
+        },
+    ))
 }
 
 fn match_segments(pattern: &[Seg], text: &str, ci: bool) -> bool {
@@ -197,11 +204,11 @@ fn match_segments(pattern: &[Seg], text: &str, ci: bool) -> bool {
         match (pattern.get(p), seg) {
             (Some(Seg::Deep), _) => {
                 star = Some((p, t));
-                p += 1;
+                p = p.saturating_add(1);
                 continue;
             }
             (Some(m), Some((s, next))) if segment_matches(m, s, ci) => {
-                p += 1;
+                p = p.saturating_add(1);
                 t = next;
                 continue;
             }
@@ -212,7 +219,7 @@ fn match_segments(pattern: &[Seg], text: &str, ci: bool) -> bool {
             Some((sp, st)) => match next_segment(text, st) {
                 Some((_, after)) => {
                     star = Some((sp, after));
-                    p = sp + 1;
+                    p = sp.saturating_add(1);
                     t = after;
                 }
                 None => return false,
@@ -248,21 +255,24 @@ fn star_matches(pieces: &[Box<str>], s: &str, ci: bool) -> bool {
     let Some(middle) = rest.len().checked_sub(1).and_then(|n| rest.get(..n)) else {
         return true;
     };
-    if s.len() < first.len() + last.len() {
+    if s.len() < first.len().saturating_add(last.len()) {
         return false;
     }
-    let (Some(head), Some(tail)) = (s.get(..first.len()), s.get(s.len() - last.len()..)) else {
+    let (Some(head), Some(tail)) = (
+        s.get(..first.len()),
+        s.get(s.len().saturating_sub(last.len())..),
+    ) else {
         return false;
     };
     if !eq(first, head, ci) || !eq(last, tail, ci) {
         return false;
     }
-    let Some(mut inner) = s.get(first.len()..s.len() - last.len()) else {
+    let Some(mut inner) = s.get(first.len()..s.len().saturating_sub(last.len())) else {
         return false;
     };
     for piece in middle {
         match find(inner, piece, ci) {
-            Some(i) => inner = inner.get(i + piece.len()..).unwrap_or(""),
+            Some(i) => inner = inner.get(i.saturating_add(piece.len())..).unwrap_or(""),
             None => return false,
         }
     }

@@ -43,7 +43,7 @@ impl Span {
 
     /// Length in bytes.
     pub fn len(self) -> usize {
-        (self.end - self.start) as usize
+        self.end.saturating_sub(self.start) as usize
     }
 
     /// Whether the span covers no bytes.
@@ -79,7 +79,7 @@ impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<Self> {
         let text = text.into();
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i.saturating_add(1)));
         Arc::new(SourceFile {
             name: name.into(),
             text,
@@ -108,12 +108,18 @@ impl SourceFile {
     pub fn line_col(&self, offset: u32) -> LineCol {
         let offset = (offset as usize).min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let start = self
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
         let column = self
             .text
             .get(start..offset)
-            .map_or(offset - start, |prefix| prefix.chars().count())
-            + 1;
+            .map_or(offset.saturating_sub(start), |prefix| {
+                prefix.chars().count()
+            })
+            .saturating_add(1);
         LineCol { line, column }
     }
 }

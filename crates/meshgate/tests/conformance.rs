@@ -404,15 +404,22 @@ fn invalid_policies() {
 // of this size, or requests that must not load, do not fit the corpus format.
 
 #[test]
-fn a_list_longer_than_the_limit_is_a_syntax_error() {
-    let items = vec!["1"; meshgate::syntax::MAX_LIST_LEN + 1].join(", ");
+fn a_list_longer_than_the_limit_is_refused() {
+    let limit = meshgate::PolicyLimits::default().max_list_len;
+    let items = vec!["1"; limit + 1].join(", ");
     let text = format!("allow \"a\" {{ to port [{items}] }}\n");
     let errors = PolicySet::parse(&text, "long.mgp").expect_err("must be rejected");
     let first = errors.errors().next().expect("an error");
-    assert_eq!(first.code(), "syntax");
-    assert!(first.message().contains("more than 10000 items"), "{first}");
+    assert_eq!(first.code(), "limit");
+    assert!(
+        first
+            .message()
+            .contains("has 10001 items: the limit is 10000"),
+        "{first}"
+    );
+    assert_eq!((first.start().line, first.start().column), (1, 21));
 
-    let items = vec!["1"; meshgate::syntax::MAX_LIST_LEN].join(", ");
+    let items = vec!["1"; limit].join(", ");
     let text = format!("allow \"a\" {{ to port [{items}] }}\n");
     assert!(PolicySet::parse(&text, "long.mgp").is_ok());
 }

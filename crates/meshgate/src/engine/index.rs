@@ -72,12 +72,14 @@ impl Index {
         for opts in &options {
             for o in opts {
                 match o {
-                    Option_::Str(d, keys) => keys
-                        .iter()
-                        .for_each(|k| *str_counts.entry((*d, k)).or_default() += 1),
-                    Option_::Path(keys) => keys
-                        .iter()
-                        .for_each(|k| *path_counts.entry(k).or_default() += 1),
+                    Option_::Str(d, keys) => keys.iter().for_each(|k| {
+                        let n = str_counts.entry((*d, k)).or_default();
+                        *n = n.saturating_add(1);
+                    }),
+                    Option_::Path(keys) => keys.iter().for_each(|k| {
+                        let n = path_counts.entry(k).or_default();
+                        *n = n.saturating_add(1);
+                    }),
                 }
             }
         }
@@ -86,15 +88,15 @@ impl Index {
                 Option_::Str(d, keys) => keys
                     .iter()
                     .map(|k| u64::from(str_counts.get(&(*d, k.as_ref())).copied().unwrap_or(1)))
-                    .sum(),
+                    .fold(0, u64::saturating_add),
                 Option_::Path(keys) => keys
                     .iter()
                     // A key with few segments is reached by many paths: weigh it up.
                     .map(|k| {
-                        u64::from(path_counts.get(k).copied().unwrap_or(1))
-                            + if k.segments.len() < 2 { 1_000 } else { 0 }
+                        let weight = if k.segments.len() < 2 { 1_000 } else { 0 };
+                        u64::from(path_counts.get(k).copied().unwrap_or(1)).saturating_add(weight)
                     })
-                    .sum(),
+                    .fold(0, u64::saturating_add),
             }
         };
         let mut strs: Vec<HashMap<Box<str>, Vec<u32>>> = dims().map(|_| HashMap::new()).collect();
@@ -150,11 +152,7 @@ impl Index {
 
     /// How the rules were posted.
     pub fn stats(&self) -> IndexStats {
-        let mut by_attribute = 0;
-        let _ = &self.strs;
-        for (_, m) in &self.strs {
-            by_attribute += m.len();
-        }
+        let by_attribute = self.strs.iter().map(|(_, m)| m.len()).sum();
         IndexStats {
             by_attribute,
             by_path: usize::from(!self.paths.is_empty()),

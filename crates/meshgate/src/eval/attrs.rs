@@ -212,7 +212,7 @@ impl StackStr {
 
 impl std::fmt::Write for StackStr {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
+        let end = self.len.checked_add(s.len()).ok_or(std::fmt::Error)?;
         let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
         dst.copy_from_slice(s.as_bytes());
         self.len = end;

@@ -8,6 +8,7 @@
 //! When `source.namespace`, `source.service_account` or `source.trust_domain` is absent and
 //! `source.principal` is a SPIFFE id `spiffe://TD/ns/NS/sa/SA`, they are derived from it.
 
+mod bounds;
 mod pairs;
 mod spiffe;
 mod value;
@@ -18,14 +19,19 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 pub use pairs::Pairs;
+
+use crate::limits::RequestLimits;
 pub use spiffe::SpiffeId;
 pub use value::Value;
 
-/// Most entries accepted in one JSON map (labels, headers, claims, context).
+/// Ceiling on the entries of one JSON map (labels, headers, claims, context), whatever the
+/// [`RequestLimits`]: duplicate keys are detected by comparison, so larger maps would cost
+/// quadratic time.
 pub const MAX_MAP_ENTRIES: usize = 1024;
-/// Most items accepted in one JSON list.
+/// Ceiling on the items of one JSON list, whatever the [`RequestLimits`].
 pub const MAX_LIST_ITEMS: usize = 1024;
-/// Largest JSON request accepted, in bytes.
+/// Largest JSON request accepted by [`Request::from_json`] (the default
+/// [`RequestLimits::max_bytes`]).
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 
 /// Everything a decision can look at. See the module docs.
@@ -265,45 +271,71 @@ pub struct RequestError {
 }
 
 impl Request<'static> {
-    /// Reads a request from its JSON form (the shape shared by every binding).
+    /// Reads a request from its JSON form (the shape shared by every binding), with the
+    /// default [`RequestLimits`].
     ///
     /// Unknown fields, duplicate keys, wrong types, floats and `null`s are errors naming the field.
     pub fn from_json(json: &str) -> Result<Request<'static>, RequestError> {
-        if json.len() > MAX_REQUEST_BYTES {
+        Self::from_json_with(json, &RequestLimits::default())
+    }
+
+    /// [`from_json`](Self::from_json) with explicit limits.
+    pub fn from_json_with(
+        json: &str,
+        limits: &RequestLimits,
+    ) -> Result<Request<'static>, RequestError> {
+        if json.len() > limits.max_bytes {
             return Err(RequestError {
                 field: String::new(),
-                message: format!("request is larger than {MAX_REQUEST_BYTES} bytes"),
+                message: format!(
+                    "request of {} bytes exceeds `RequestLimits::max_bytes` ({})",
+                    json.len(),
+                    limits.max_bytes
+                ),
+            });
+        }
+        // serde reads a struct from a JSON array too (by position); a request is an object.
+        if !json.trim_start().starts_with('{') {
+            return Err(RequestError {
+                field: String::new(),
+                message: "a request is a JSON object, e.g. `{\"source\": {…}, \"request\": {…}}`"
+                    .to_string(),
             });
         }
         let de = &mut serde_json::Deserializer::from_str(json);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let field = e.path().to_string();
-            let field = if field == "." { String::new() } else { field };
-            let inner = e.into_inner();
-            let message = strip_position(&inner.to_string());
-            let message = if field.is_empty() {
-                message
-            } else {
-                format!("`{field}`: {message}")
-            };
-            RequestError { field, message }
-        })
+        let request: Request<'static> =
+            serde_path_to_error::deserialize(de).map_err(request_error)?;
+        request.check_limits(limits)?;
+        Ok(request)
     }
 
     /// Reads a request from an already-parsed JSON value.
     pub fn from_value(value: serde_json::Value) -> Result<Request<'static>, RequestError> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            let field = e.path().to_string();
-            let field = if field == "." { String::new() } else { field };
-            let message = e.into_inner().to_string();
-            let message = if field.is_empty() {
-                message
-            } else {
-                format!("`{field}`: {message}")
-            };
-            RequestError { field, message }
-        })
+        if !value.is_object() {
+            return Err(RequestError {
+                field: String::new(),
+                message: "a request is a JSON object".to_string(),
+            });
+        }
+        let request: Request<'static> =
+            serde_path_to_error::deserialize(value).map_err(request_error)?;
+        request.check_limits(&RequestLimits::default())?;
+        Ok(request)
     }
+}
+
+/// A serde error as a [`RequestError`] naming the field (serde_json's "at line … column …" is
+/// dropped: the field's path says where, and a request is often one line).
+fn request_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> RequestError {
+    let field = e.path().to_string();
+    let field = if field == "." { String::new() } else { field };
+    let message = strip_position(&e.into_inner().to_string());
+    let message = if field.is_empty() {
+        message
+    } else {
+        format!("`{field}`: {message}")
+    };
+    RequestError { field, message }
 }
 
 fn strip_position(message: &str) -> String {

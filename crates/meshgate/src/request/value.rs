@@ -134,7 +134,7 @@ impl<'de, 'a> Visitor<'de> for ValueVisitor<'a> {
         }
         let mut items = Vec::new();
         while let Some(v) = seq.next_element_seed(ValueVisitor {
-            depth: self.depth + 1,
+            depth: self.depth.saturating_add(1),
             lifetime: PhantomData,
         })? {
             if items.len() >= super::MAX_LIST_ITEMS {
@@ -163,7 +163,7 @@ impl<'de, 'a> Visitor<'de> for ValueVisitor<'a> {
                 return Err(serde::de::Error::custom("object has too many entries"));
             }
             let v = access.next_value_seed(ValueVisitor {
-                depth: self.depth + 1,
+                depth: self.depth.saturating_add(1),
                 lifetime: PhantomData,
             })?;
             entries.push((Cow::Owned(key), v));

@@ -82,7 +82,7 @@ fn not_expr(i: In<'_>, depth: usize) -> PResult<'_, Expr> {
         if depth >= MAX_DEPTH {
             return too_deep(i);
         }
-        let (rest, inner) = not_expr(rest, depth + 1)?;
+        let (rest, inner) = not_expr(rest, depth.saturating_add(1))?;
         let span = kw.to(inner.span);
         return Ok((
             rest,
@@ -100,7 +100,7 @@ fn primary(i: In<'_>, depth: usize) -> PResult<'_, Expr> {
         if depth >= MAX_DEPTH {
             return too_deep(i);
         }
-        let (rest, mut inner) = or_expr(rest, depth + 1)?;
+        let (rest, mut inner) = or_expr(rest, depth.saturating_add(1))?;
         let (rest, close) = expect(rest, ")", "to close `(`")?;
         inner.span = open.to(close);
         return Ok((rest, inner));

@@ -55,7 +55,7 @@ pub type PResult<'a, T> = IResult<In<'a>, T, SyntaxError>;
 /// A fatal (non-backtracking) error at the start of `i`, covering the next lexeme.
 pub fn fail<'a, T>(i: In<'a>, message: impl Into<String>, help: Option<&str>) -> PResult<'a, T> {
     let start = i.location_offset();
-    let end = start + next_lexeme_len(i.fragment());
+    let end = start.saturating_add(next_lexeme_len(i.fragment()));
     Err(nom::Err::Failure(SyntaxError {
         start,
         end,
@@ -90,7 +90,9 @@ pub fn span_of(piece: &In<'_>) -> Span {
     Span::new(
         piece.extra,
         piece.location_offset(),
-        piece.location_offset() + piece.fragment().len(),
+        piece
+            .location_offset()
+            .saturating_add(piece.fragment().len()),
     )
 }
 

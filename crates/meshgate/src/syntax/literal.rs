@@ -19,7 +19,7 @@ use crate::span::Span;
 
 /// Longest list literal accepted, so that a hostile file cannot make the parser allocate without
 /// bound through one list.
-pub const MAX_LIST_LEN: usize = 10_000;
+pub const MAX_LIST_LEN: usize = 1_000_000;
 
 /// A literal: a string, a list, or a bare word.
 pub fn literal(i: In<'_>) -> PResult<'_, Lit> {
@@ -108,15 +108,20 @@ fn start_ws(i: In<'_>) -> In<'_> {
 
 type ClassifyError = (String, Cow<'static, str>);
 
+/// A byte length as a span offset (sources are limited far below 4 GiB).
+fn clamp(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 /// Classifies a bare word by its shape.
 pub fn classify(text: &str, span: Span) -> Result<LitKind, ClassifyError> {
     if let Some((lo, hi)) = text.split_once("..") {
         let lo_span = Span {
-            end: span.start + lo.len() as u32,
+            end: span.start.saturating_add(clamp(lo.len())),
             ..span
         };
         let hi_span = Span {
-            start: span.start + lo.len() as u32 + 2,
+            start: span.start.saturating_add(clamp(lo.len())).saturating_add(2),
             ..span
         };
         if lo.is_empty() || hi.is_empty() || hi.contains("..") {

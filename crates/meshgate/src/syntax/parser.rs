@@ -36,9 +36,9 @@ pub fn file(input: In<'_>) -> (File, Vec<SyntaxError>) {
                             .min(input.fragment().len()),
                     );
                     e.message = format!("unexpected {}", found(at));
-                    e.end = e.start + found_len(at);
+                    e.end = e.start.saturating_add(found_len(at));
                 }
-                let resume_from = e.end.max(i.location_offset() + 1);
+                let resume_from = e.end.max(i.location_offset().saturating_add(1));
                 // An item left open (a missing `}`) fails at the keyword of the next item: resume
                 // right there, so that item is parsed and its own errors are reported too.
                 let next = if e.start > i.location_offset() {
@@ -63,7 +63,11 @@ pub fn file(input: In<'_>) -> (File, Vec<SyntaxError>) {
 fn item_at(input: In<'_>, at: usize) -> Option<In<'_>> {
     let text = *input.fragment();
     let at = at.checked_sub(input.location_offset())?;
-    let line = text.get(text.get(..at)?.rfind('\n').map_or(0, |n| n + 1)..at)?;
+    let line = text.get(
+        text.get(..at)?
+            .rfind('\n')
+            .map_or(0, |n| n.saturating_add(1))..at,
+    )?;
     if !line.trim_matches([' ', '\t', '\r']).is_empty() {
         return None;
     }
@@ -86,20 +90,28 @@ fn item_at(input: In<'_>, at: usize) -> Option<In<'_>> {
 fn skip_to_next_item(input: In<'_>, from: usize) -> Option<In<'_>> {
     let text = *input.fragment();
     let base = input.location_offset();
-    let mut line_start =
-        text.get(from.saturating_sub(base)..)?.find('\n')? + from.saturating_sub(base) + 1;
+    let from = from.saturating_sub(base);
+    let mut line_start = text
+        .get(from..)?
+        .find('\n')?
+        .saturating_add(from)
+        .saturating_add(1);
     loop {
         let line = text.get(line_start..)?;
         let trimmed = line.trim_start_matches([' ', '\t', '\r']);
-        let indent = line.len() - trimmed.len();
-        if ITEM_KEYWORDS
-            .iter()
-            .any(|kw| trimmed.starts_with(kw) && !trimmed[kw.len()..].starts_with(is_ident_char))
-        {
+        let indent = line.len().saturating_sub(trimmed.len());
+        if ITEM_KEYWORDS.iter().any(|kw| {
+            trimmed
+                .strip_prefix(kw)
+                .is_some_and(|after| !after.starts_with(is_ident_char))
+        }) {
             // A byte offset (`take` would count characters).
-            return Some(nom::Input::take_from(&input, line_start + indent));
+            return Some(nom::Input::take_from(
+                &input,
+                line_start.saturating_add(indent),
+            ));
         }
-        line_start += line.find('\n')? + 1;
+        line_start = line_start.saturating_add(line.find('\n')?.saturating_add(1));
     }
 }
 

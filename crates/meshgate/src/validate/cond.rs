@@ -54,6 +54,53 @@ pub fn resolve(cx: &mut Ctx<'_>, a: &AttrRef) -> Option<Attr> {
     }
 }
 
+/// Refuses a condition nested deeper than [`PolicyLimits::max_expression_depth`]
+/// (parentheses and `not`; the operands of an `and`/`or` chain count once, as written).
+///
+/// [`PolicyLimits::max_expression_depth`]: crate::PolicyLimits::max_expression_depth
+pub fn check_depth(cx: &mut Ctx<'_>, e: &Expr) -> Option<()> {
+    let limit = cx.limits.max_expression_depth;
+    // Chains are stored as balanced trees of `And`/`Or`: a level of nesting as written is a
+    // `not`, or a chain under a `not` or under a chain of the other operator (parentheses).
+    // An explicit stack: no recursion on input.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Parent {
+        Top,
+        Chain(bool),
+        Not,
+    }
+    let mut deepest: Option<Span> = None;
+    let mut stack = vec![(e, 0usize, Parent::Top)];
+    while let Some((e, depth, parent)) = stack.pop() {
+        if depth > limit {
+            deepest = Some(e.span);
+            break;
+        }
+        match &e.kind {
+            ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+                let is_and = matches!(e.kind, ExprKind::And(..));
+                let depth = match parent {
+                    Parent::Top => depth,
+                    Parent::Chain(p) if p == is_and => depth,
+                    Parent::Chain(_) | Parent::Not => depth.saturating_add(1),
+                };
+                stack.push((a, depth, Parent::Chain(is_and)));
+                stack.push((b, depth, Parent::Chain(is_and)));
+            }
+            ExprKind::Not(a) => stack.push((a, depth.saturating_add(1), Parent::Not)),
+            ExprKind::Has(_) | ExprKind::Cmp { .. } | ExprKind::Bool(_) => {}
+        }
+    }
+    match deepest {
+        Some(span) => {
+            let what = format!("condition is nested more than {limit} levels deep");
+            cx.over_limit(what, "max_expression_depth", limit, span);
+            None
+        }
+        None => Some(()),
+    }
+}
+
 /// Lowers an expression.
 pub fn lower(cx: &mut Ctx<'_>, e: &Expr) -> Option<Cond> {
     match &e.kind {

@@ -21,6 +21,12 @@ pub fn items<'l>(cx: &mut Ctx<'_>, lit: &'l Lit, what: &str) -> Option<Vec<&'l L
             );
             None
         }
+        LitKind::List(items) if items.len() > cx.limits.max_list_len => {
+            let limit = cx.limits.max_list_len;
+            let what = format!("list in {what} has {} items", items.len());
+            cx.over_limit(what, "max_list_len", limit, lit.span);
+            None
+        }
         LitKind::List(items) => Some(items.iter().collect()),
         _ => Some(vec![lit]),
     }
@@ -50,6 +56,10 @@ pub fn patterns(
             ok = false;
             continue;
         };
+        if globs && s.contains('*') && !glob_within_limits(cx, s, item.span) {
+            ok = false;
+            continue;
+        }
         if globs {
             match Pattern::new(s, case_insensitive) {
                 Ok(p) => out.push(p),
@@ -63,6 +73,46 @@ pub fn patterns(
         }
     }
     ok.then_some(PatternSet(out))
+}
+
+/// Checks a glob against the pattern limits, counting it towards the set's total.
+fn glob_within_limits(cx: &mut Ctx<'_>, s: &str, span: Span) -> bool {
+    let limits = cx.limits;
+    cx.patterns = cx.patterns.saturating_add(1);
+    if cx.patterns == limits.max_patterns.saturating_add(1) {
+        let what = format!(
+            "the policy set has more than {} glob patterns",
+            limits.max_patterns
+        );
+        cx.over_limit(what, "max_patterns", limits.max_patterns, span);
+        return false;
+    }
+    if s.len() > limits.max_pattern_bytes {
+        let what = format!("glob pattern of {} bytes", s.len());
+        cx.over_limit(what, "max_pattern_bytes", limits.max_pattern_bytes, span);
+        return false;
+    }
+    // Runs of `*` (so `**` is one wildcard).
+    let mut in_run = false;
+    let wildcards = s
+        .chars()
+        .filter(|&c| {
+            let starts_run = c == '*' && !in_run;
+            in_run = c == '*';
+            starts_run
+        })
+        .count();
+    if wildcards > limits.max_pattern_wildcards {
+        let what = format!("glob pattern with {wildcards} wildcards");
+        cx.over_limit(
+            what,
+            "max_pattern_wildcards",
+            limits.max_pattern_wildcards,
+            span,
+        );
+        return false;
+    }
+    cx.patterns <= limits.max_patterns
 }
 
 /// Path patterns: like [`patterns`], and each must start with `/` or `*`, since request paths do.

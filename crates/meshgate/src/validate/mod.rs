@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::attr::{Attr, closest};
 use crate::diagnostic::Diagnostic;
+use crate::limits::PolicyLimits;
 use crate::model::{Clause, Grant, Pred, Role, Rule, Test, Zone};
 use crate::span::{FileId, SourceFile, Span};
 use crate::syntax::ast::{self, Item, RuleStmt};
@@ -22,15 +23,33 @@ pub struct Ctx<'s> {
     files: &'s [Arc<SourceFile>],
     file: usize,
     diagnostics: Vec<Diagnostic>,
+    limits: &'s PolicyLimits,
+    /// Glob patterns seen so far (for [`PolicyLimits::max_patterns`]).
+    patterns: usize,
 }
 
 impl<'s> Ctx<'s> {
-    fn new(files: &'s [Arc<SourceFile>]) -> Self {
+    fn new(files: &'s [Arc<SourceFile>], limits: &'s PolicyLimits) -> Self {
         Ctx {
             files,
             file: 0,
             diagnostics: Vec::new(),
+            limits,
+            patterns: 0,
         }
+    }
+
+    /// Reports that a limit of [`PolicyLimits`] is exceeded at `span`.
+    fn over_limit(&mut self, what: String, limit: &str, value: usize, span: Span) {
+        self.error(
+            "limit",
+            format!("{what}: the limit is {value}"),
+            span,
+            Some(&format!(
+                "`PolicyLimits::{limit}` bounds this so that no policy can exhaust a proxy; split \
+                 the policy, or raise the limit where the policy is loaded"
+            )),
+        );
     }
 
     fn set_file(&mut self, file: usize) {
@@ -98,8 +117,12 @@ pub struct Validated {
 }
 
 /// Validates parsed files (`trees[i]` is the tree of `files[i]`).
-pub fn validate(files: &[Arc<SourceFile>], trees: &[ast::File]) -> Validated {
-    let mut cx = Ctx::new(files);
+pub fn validate(
+    files: &[Arc<SourceFile>],
+    trees: &[ast::File],
+    limits: &PolicyLimits,
+) -> Validated {
+    let mut cx = Ctx::new(files, limits);
     for (i, file) in files.iter().enumerate() {
         cx.set_file(i);
         check_text(&mut cx, file, FileId(i as u32));
@@ -113,6 +136,23 @@ pub fn validate(files: &[Arc<SourceFile>], trees: &[ast::File]) -> Validated {
                 Item::Rule(r) => rule_decls.push((i, r)),
             }
         }
+    }
+    // Past a count limit, the rest is not validated: the set is refused anyway, and checking
+    // a million surplus rules would be the very cost the limit prevents.
+    if let Some(&(file, decl)) = role_decls.get(limits.max_roles) {
+        cx.set_file(file);
+        let what = format!(
+            "the policy set declares more than {} roles",
+            limits.max_roles
+        );
+        cx.over_limit(what, "max_roles", limits.max_roles, decl.name.span);
+        role_decls.truncate(limits.max_roles);
+    }
+    if let Some(&(file, decl)) = rule_decls.get(limits.max_rules) {
+        cx.set_file(file);
+        let what = format!("the policy set has more than {} rules", limits.max_rules);
+        cx.over_limit(what, "max_rules", limits.max_rules, decl.id.span);
+        rule_decls.truncate(limits.max_rules);
     }
     let roles = roles::expand(&mut cx, &role_decls);
     let declared_roles: Vec<&str> = role_decls
@@ -163,7 +203,7 @@ fn check_text(cx: &mut Ctx<'_>, file: &SourceFile, id: FileId) {
             '\0' => "NUL character",
             _ => continue,
         };
-        let span = Span::new(id, offset, offset + c.len_utf8());
+        let span = Span::new(id, offset, offset.saturating_add(c.len_utf8()));
         cx.warning("confusable-text", format!("{kind} U+{:04X} in policy text", c as u32), span, Some("it makes the text read differently from what it means; remove it or write it as `\\u{…}`"));
     }
 }
@@ -244,12 +284,12 @@ fn rule(
                 }
             }
             RuleStmt::When(e) => {
-                if let Some(c) = cond::lower(cx, e) {
+                if let Some(c) = cond::check_depth(cx, e).and_then(|()| cond::lower(cx, e)) {
                     rule.when.push(c);
                 }
             }
             RuleStmt::Unless(e) => {
-                if let Some(c) = cond::lower(cx, e) {
+                if let Some(c) = cond::check_depth(cx, e).and_then(|()| cond::lower(cx, e)) {
                     rule.unless.push(c);
                 }
             }
@@ -291,8 +331,10 @@ fn rule(
             }
         }
     }
-    let has_errors = cx.diagnostics[before..]
+    let has_errors = cx
+        .diagnostics
         .iter()
+        .skip(before)
         .any(|d| d.severity() == crate::diagnostic::Severity::Error);
     (!has_errors && !broken).then_some(rule)
 }

@@ -9,6 +9,12 @@ use crate::syntax::ast::{self, RoleStmt};
 
 /// Validates every role and expands includes. Roles with errors are left out of the result (so
 /// rules that grant them report no second error).
+#[expect(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "role indices come from `names` and every per-role vector has `names.len()` \
+              entries; `cycle.len() - 2` is taken only when the length exceeds 8"
+)]
 pub fn expand(cx: &mut Ctx<'_>, decls: &[(usize, &ast::RoleDecl)]) -> HashMap<String, Role> {
     let mut by_name: HashMap<&str, (usize, &ast::RoleDecl)> = HashMap::new();
     for &(file, decl) in decls {
@@ -202,6 +208,11 @@ struct Graph {
     edges: Vec<Vec<Option<usize>>>,
 }
 
+#[expect(
+    clippy::indexing_slicing,
+    reason = "node indices are < `edges.len()` (edges point only at declared roles, by index \
+              into the same sorted names) and every per-node vector has `edges.len()` entries"
+)]
 impl Graph {
     fn new(names: &[&str], by_name: &HashMap<&str, (usize, &ast::RoleDecl)>) -> Graph {
         let index = |name: &str| names.binary_search(&name).ok();

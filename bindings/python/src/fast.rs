@@ -80,7 +80,7 @@ impl Budget {
 
 fn string(v: &Bound<'_, PyAny>, budget: &mut Budget) -> Option<Cow<'static, str>> {
     let s = v.cast::<PyString>().ok()?.to_cow().ok()?.into_owned();
-    budget.take(s.len() + 8)?;
+    budget.take(s.len().saturating_add(8))?;
     Some(Cow::Owned(s))
 }
 
@@ -132,11 +132,11 @@ fn value(v: &Bound<'_, PyAny>, depth: usize, budget: &mut Budget) -> Option<Valu
     if v.cast_exact::<PyInt>().is_ok() {
         return v.extract::<i64>().ok().map(Value::Int);
     }
-    if depth + 1 >= MAX_DEPTH {
+    if depth.saturating_add(1) >= MAX_DEPTH {
         return None;
     }
     if v.cast::<PyDict>().is_ok() {
-        return value_pairs(v, depth + 1, budget).map(Value::Map);
+        return value_pairs(v, depth.saturating_add(1), budget).map(Value::Map);
     }
     let items: Vec<Bound<'_, PyAny>> = if let Ok(l) = v.cast::<PyList>() {
         (l.len() < MAX_LIST_ITEMS).then(|| l.iter().collect())?
@@ -147,7 +147,7 @@ fn value(v: &Bound<'_, PyAny>, depth: usize, budget: &mut Budget) -> Option<Valu
     };
     let mut out = Vec::with_capacity(items.len());
     for item in &items {
-        out.push(value(item, depth + 1, budget)?);
+        out.push(value(item, depth.saturating_add(1), budget)?);
     }
     Some(Value::List(Cow::Owned(out)))
 }

@@ -10,6 +10,21 @@
 //! - `PolicyError`, `RequestError` (both `ValueError`s) and `InternalError` (a `RuntimeError`,
 //!   raised instead of letting a bug in the core reach Python as a panic).
 //! - The authoring tools (explain, lint, diff, policy tests with coverage, fmt): [`tools`].
+// No panics in the glue: every exception is an `#[expect]` with its reason.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::string_slice,
+    )
+)]
 
 mod convert;
 mod fast;

@@ -167,24 +167,25 @@ impl RunReport {
     fn to_json(&self) -> serde_json::Result<Value> {
         let mut errors = Vec::with_capacity(self.errors.len());
         for e in &self.errors {
-            let mut v = json!({"file": e.file, "message": e.message});
+            let mut v = serde_json::Map::new();
+            v.insert("file".into(), json!(e.file));
+            v.insert("message".into(), json!(e.message));
             // Listed only when there are some, as the CLI does.
             if !e.diagnostics.is_empty() {
-                v["diagnostics"] = serde_json::to_value(&e.diagnostics)?;
+                v.insert("diagnostics".into(), serde_json::to_value(&e.diagnostics)?);
             }
-            errors.push(v);
+            errors.push(serde_json::Value::Object(v));
         }
-        let mut v = json!({
-            "ok": self.ok,
-            "passed": self.passed,
-            "failed": self.failed,
-            "suites": serde_json::to_value(&self.suites)?,
-            "errors": errors,
-        });
+        let mut v = serde_json::Map::new();
+        v.insert("ok".into(), json!(self.ok));
+        v.insert("passed".into(), json!(self.passed));
+        v.insert("failed".into(), json!(self.failed));
+        v.insert("suites".into(), serde_json::to_value(&self.suites)?);
+        v.insert("errors".into(), serde_json::Value::Array(errors));
         if let Some(c) = &self.coverage {
-            v["coverage"] = serde_json::to_value(c)?;
+            v.insert("coverage".into(), serde_json::to_value(c)?);
         }
-        Ok(v)
+        Ok(serde_json::Value::Object(v))
     }
 }
 
@@ -220,7 +221,7 @@ fn plural(n: usize, word: &str) -> String {
 /// `N errors, M warnings`.
 fn count_summary(ds: &Diagnostics) -> String {
     let errors = ds.errors().count();
-    let warnings = ds.iter().count() - errors;
+    let warnings = ds.iter().count().saturating_sub(errors);
     format!(
         "{}, {}",
         plural(errors, "error"),

@@ -29,8 +29,18 @@ const NAMESPACES: &[&str] = &["a", "b", "c", "prod", "*"];
 const SERVICES: &[&str] = &["s1.prod.svc", "s2.prod.svc", "*.prod.svc", "S1.PROD.svc"];
 const REQ_SERVICES: &[&str] = &["s1.prod.svc", "S1.prod.SVC", "s2.prod.svc", "s3.dev.svc"];
 const PATH_PATTERNS: &[&str] = &[
-    "/api", "/api/v1", "/api/**", "/api/*/x", "/api/v1/*", "/**", "/*", "**/x", "/admin/**",
-    "/admin", "/a/**/b", "/api/v*",
+    "/api",
+    "/api/v1",
+    "/api/**",
+    "/api/*/x",
+    "/api/v1/*",
+    "/**",
+    "/*",
+    "**/x",
+    "/admin/**",
+    "/admin",
+    "/a/**/b",
+    "/api/v*",
 ];
 const PATHS: &[&str] = &[
     "/api",
@@ -49,7 +59,13 @@ const PATHS: &[&str] = &[
 ];
 const METHODS: &[&str] = &["GET", "POST", "HEAD"];
 const IPS: &[&str] = &["10.1.2.3", "10.2.0.1", "192.168.1.1", "::1", "fc00::5"];
-const CIDRS: &[&str] = &["10.0.0.0/8", "10.1.0.0/16", "192.168.1.1", "fc00::/7", "::1"];
+const CIDRS: &[&str] = &[
+    "10.0.0.0/8",
+    "10.1.0.0/16",
+    "192.168.1.1",
+    "fc00::/7",
+    "::1",
+];
 const TIMES: &[&str] = &[
     "2026-03-29T00:30:00Z",
     "2026-03-29T01:30:00Z",
@@ -122,9 +138,7 @@ pub fn case(u: &mut Unstructured<'_>) -> Result<(String, Vec<String>)> {
         text.push_str(&rule(u, i)?);
     }
     let count = u.int_in_range(1..=8)?;
-    let requests = (0..count)
-        .map(|_| request(u))
-        .collect::<Result<Vec<_>>>()?;
+    let requests = (0..count).map(|_| request(u)).collect::<Result<Vec<_>>>()?;
     Ok((text, requests))
 }
 
@@ -138,7 +152,11 @@ fn list(u: &mut Unstructured<'_>, pool: &[&str], max: usize, quote: bool) -> Res
     let mut items = Vec::with_capacity(n);
     for _ in 0..n {
         let s = pick(u, pool)?;
-        items.push(if quote { format!("{s:?}") } else { s.to_string() });
+        items.push(if quote {
+            format!("{s:?}")
+        } else {
+            s.to_string()
+        });
     }
     Ok(match items.as_slice() {
         [one] => one.clone(),
@@ -281,7 +299,12 @@ fn request(u: &mut Unstructured<'_>) -> Result<String> {
     let v = json!(*u.choose(&[80u16, 443, 8080, 9000][..])?);
     maybe(u, &mut destination, "port", v)?;
     let tier = pick(u, &["web", "db"])?;
-    maybe(u, &mut destination, "labels", json!({ "tier": tier, "app": tier }))?;
+    maybe(
+        u,
+        &mut destination,
+        "labels",
+        json!({ "tier": tier, "app": tier }),
+    )?;
 
     let mut http = Map::new();
     let v = string(u, METHODS)?;
@@ -295,13 +318,16 @@ fn request(u: &mut Unstructured<'_>) -> Result<String> {
     let mut auth = Map::new();
     let v = string(u, &["iss/alice", "iss/bob", "other"])?;
     maybe(u, &mut auth, "principal", v)?;
-    let groups = one_of(u, vec![
-        json!("admins"),
-        json!(["dev", "ops"]),
-        json!(["admins", 3]),
-        json!(true),
-        json!([]),
-    ])?;
+    let groups = one_of(
+        u,
+        vec![
+            json!("admins"),
+            json!(["dev", "ops"]),
+            json!(["admins", 3]),
+            json!(true),
+            json!([]),
+        ],
+    )?;
     let org = one_of(u, vec![json!({"id": 1}), json!({"id": "x"}), json!("flat")])?;
     let mut claims = Map::new();
     maybe(u, &mut claims, "groups", groups)?;
@@ -321,7 +347,10 @@ fn request(u: &mut Unstructured<'_>) -> Result<String> {
     request.insert("request".into(), Value::Object(http));
     let v = string(u, TIMES)?;
     maybe(u, &mut request, "time", v)?;
-    let tier = one_of(u, vec![json!("gold"), json!(2), json!(true), json!(["a", "b"])])?;
+    let tier = one_of(
+        u,
+        vec![json!("gold"), json!(2), json!(true), json!(["a", "b"])],
+    )?;
     maybe(u, &mut request, "context", json!({ "tier": tier }))?;
     let v = json!({ "sni": pick(u, &["sni.example", "SNI.example"])? });
     maybe(u, &mut request, "connection", v)?;

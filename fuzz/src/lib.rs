@@ -133,7 +133,10 @@ pub fn fmt_roundtrip(data: &[u8]) {
         };
         let a = before.decide_reference(&request);
         let b = after.decide_reference(&request);
-        assert_eq!(a, b, "formatting changed a decision:\n{text}\n---\n{formatted}");
+        assert_eq!(
+            a, b,
+            "formatting changed a decision:\n{text}\n---\n{formatted}"
+        );
     }
 }
 
@@ -169,6 +172,9 @@ fn check_diagnostic(d: &Diagnostic, text: &str) {
         "span {start}..{end} splits a character: {d}"
     );
     let (s, e) = (d.start(), d.end());
-    assert!(s.line >= 1 && s.column >= 1 && e.line >= s.line, "bad line/column: {d}");
+    assert!(
+        s.line >= 1 && s.column >= 1 && e.line >= s.line,
+        "bad line/column: {d}"
+    );
     assert!(!d.message().is_empty(), "empty message");
 }

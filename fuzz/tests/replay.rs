@@ -16,7 +16,12 @@ fn replay(target: &str, run: fn(&[u8])) {
         .collect();
     inputs.sort();
     // A missing or emptied corpus must fail the test, not pass it vacuously.
-    assert!(inputs.len() >= 10, "{}: only {} inputs", dir.display(), inputs.len());
+    assert!(
+        inputs.len() >= 10,
+        "{}: only {} inputs",
+        dir.display(),
+        inputs.len()
+    );
     for path in &inputs {
         let data = std::fs::read(path).expect("readable input");
         let outcome = std::panic::catch_unwind(|| run(&data));

@@ -47,6 +47,24 @@ pub struct EvalError<'p> {
 }
 
 impl Decision<'_> {
+    /// The decision on a request that cannot be evaluated at all: denied, with one error
+    /// whose `rule` is empty (it is about the request, not a rule).
+    pub fn unevaluable(message: String) -> Self {
+        let mut d = Decision::default();
+        d.errors.push(EvalError { rule: "", message });
+        d
+    }
+
+    /// [`unevaluable`](Self::unevaluable) when the request's path is ambiguous.
+    pub(crate) fn for_abnormal_path(request: &crate::Request<'_>) -> Option<Self> {
+        let why = request.path_abnormality()?;
+        let path = request.path().unwrap_or_default();
+        Some(Decision::unevaluable(format!(
+            "`request.path` `{path}` is not normalized: it has {why}; normalize paths before \
+             deciding (as Envoy's `normalize_path` and `merge_slashes` do)"
+        )))
+    }
+
     /// Whether no rule matched and the request fell to the default deny.
     pub fn is_default_deny(&self) -> bool {
         !self.allowed && self.reasons.is_empty() && self.errors.is_empty()

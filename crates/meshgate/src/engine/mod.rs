@@ -90,6 +90,9 @@ impl Engine {
 
     /// Decides a request. Returns exactly what [`PolicySet::decide_reference`] returns.
     pub fn decide<'e>(&'e self, request: &Request<'_>) -> Decision<'e> {
+        if let Some(d) = Decision::for_abnormal_path(request) {
+            return d;
+        }
         let c = &*self.inner;
         let env = Env::new(request);
         let rule = |id: u32| c.rules.get(id as usize);

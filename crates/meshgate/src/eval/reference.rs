@@ -21,6 +21,9 @@ use super::Env;
 
 /// Decides `req` against `rules` (in set order).
 pub fn decide<'p>(rules: &'p [Rule], req: &Request<'_>) -> Decision<'p> {
+    if let Some(d) = Decision::for_abnormal_path(req) {
+        return d;
+    }
     let env = Env::new(req);
     let mut d = Decision::default();
     let mut denied = false;

@@ -10,6 +10,7 @@
 
 mod bounds;
 mod pairs;
+mod path;
 mod spiffe;
 mod value;
 
@@ -378,6 +379,13 @@ impl<'a> Request<'a> {
             Some(td) => Some(td),
             None => self.spiffe().map(|id| id.trust_domain),
         }
+    }
+
+    /// Why the path cannot be decided safely (a dot segment, `//`, a backslash, an encoded
+    /// `.`, `/` or `\\`), or `None`. Such a request is denied with an error: see the spec's
+    /// "request paths".
+    pub fn path_abnormality(&self) -> Option<&'static str> {
+        self.path().and_then(path::abnormality)
     }
 
     /// The path with any query string or fragment removed.

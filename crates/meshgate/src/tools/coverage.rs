@@ -118,7 +118,7 @@ fn percent(covered: usize, total: usize) -> f64 {
 }
 
 fn outcomes(held: u64, failed: u64) -> usize {
-    usize::from(held > 0) + usize::from(failed > 0)
+    [held, failed].into_iter().filter(|n| *n > 0).count()
 }
 
 impl Coverage {
@@ -212,19 +212,19 @@ impl Coverage {
     /// The report.
     pub fn report(&self) -> CoverageReport {
         let mut files = Vec::new();
-        let (mut all_covered, mut all_total) = (0, 0);
+        let (mut all_covered, mut all_total) = (0usize, 0usize);
         for (name, rules) in &self.files {
-            let (mut covered, mut total) = (0, 0);
+            let (mut covered, mut total) = (0usize, 0usize);
             for r in rules {
-                covered += outcomes(r.matched, r.not_matched);
-                total += 2;
+                covered = covered.saturating_add(outcomes(r.matched, r.not_matched));
+                total = total.saturating_add(2);
                 for p in &r.parts {
-                    covered += outcomes(p.held, p.failed);
-                    total += 2;
+                    covered = covered.saturating_add(outcomes(p.held, p.failed));
+                    total = total.saturating_add(2);
                 }
             }
-            all_covered += covered;
-            all_total += total;
+            all_covered = all_covered.saturating_add(covered);
+            all_total = all_total.saturating_add(total);
             let never_matched = rules
                 .iter()
                 .filter(|r| r.matched == 0)
@@ -250,29 +250,18 @@ impl Coverage {
 
 fn apply(entry: &mut RuleCoverage, t: &RuleTrace) {
     if t.matched() && t.errors.is_empty() {
-        entry.matched += 1;
+        entry.matched = entry.matched.saturating_add(1);
     } else {
-        entry.not_matched += 1;
+        entry.not_matched = entry.not_matched.saturating_add(1);
     }
     let (to_reached, grants_reached, when_reached, unless_reached) = t.reached();
-    let (mut from_i, mut to_i, mut grant_i) = (0, 0, 0);
+    // The n-th `from` (`to`, grant) part is the trace's n-th `from` clause (`to`, grant).
+    let (mut from, mut to, mut grants) = (t.from.iter(), t.to.iter(), t.grants.iter());
     for p in &mut entry.parts {
         let outcome = match p.kind {
-            PartKind::From => {
-                from_i += 1;
-                t.from.get(from_i - 1).map(|(o, _)| *o)
-            }
-            PartKind::To => {
-                to_i += 1;
-                t.to.get(to_i - 1).filter(|_| to_reached).map(|(o, _)| *o)
-            }
-            PartKind::Grant => {
-                grant_i += 1;
-                t.grants
-                    .get(grant_i - 1)
-                    .filter(|_| grants_reached)
-                    .copied()
-            }
+            PartKind::From => from.next().map(|(o, _)| *o),
+            PartKind::To => to.next().filter(|_| to_reached).map(|(o, _)| *o),
+            PartKind::Grant => grants.next().filter(|_| grants_reached).copied(),
             PartKind::When => t
                 .when
                 .get(p.index)
@@ -285,8 +274,8 @@ fn apply(entry: &mut RuleCoverage, t: &RuleTrace) {
                 .copied(),
         };
         match outcome {
-            Some(o) if o.held() => p.held += 1,
-            Some(_) => p.failed += 1,
+            Some(o) if o.held() => p.held = p.held.saturating_add(1),
+            Some(_) => p.failed = p.failed.saturating_add(1),
             None => {}
         }
     }
@@ -380,29 +369,32 @@ impl CoverageReport {
                 f.rules.len(),
                 f.rules.iter().filter(|r| r.matched > 0).count()
             );
-            let (mut brf, mut brh) = (0, 0);
+            let (mut brf, mut brh) = (0usize, 0usize);
             for (ri, r) in f.rules.iter().enumerate() {
-                for (pi, p) in r.parts.iter().enumerate() {
-                    let reached = p.held + p.failed > 0;
-                    for (bi, n) in [p.held, p.failed].into_iter().enumerate() {
-                        let taken = if reached {
-                            n.to_string()
-                        } else {
-                            "-".to_string()
-                        };
-                        let _ = writeln!(out, "BRDA:{},{},{},{taken}", p.line, ri, pi * 2 + bi);
-                        brf += 1;
-                        brh += usize::from(n > 0);
-                    }
+                // Two branches per part (held, failed), numbered in that order within a rule.
+                let branches = r.parts.iter().flat_map(|p| {
+                    let reached = p.held > 0 || p.failed > 0;
+                    [(p, reached, p.held), (p, reached, p.failed)]
+                });
+                for (bi, (p, reached, n)) in branches.enumerate() {
+                    let taken = if reached {
+                        n.to_string()
+                    } else {
+                        "-".to_string()
+                    };
+                    let _ = writeln!(out, "BRDA:{},{},{},{taken}", p.line, ri, bi);
+                    brf = brf.saturating_add(1);
+                    brh = brh.saturating_add(usize::from(n > 0));
                 }
             }
             let _ = writeln!(out, "BRF:{brf}\nBRH:{brh}");
             let mut lines: BTreeMap<usize, u64> = BTreeMap::new();
             for r in &f.rules {
-                *lines.entry(r.line).or_default() += r.matched + r.not_matched;
+                let e = lines.entry(r.line).or_default();
+                *e = e.saturating_add(r.matched.saturating_add(r.not_matched));
                 for p in &r.parts {
                     let e = lines.entry(p.line).or_default();
-                    *e = (*e).max(p.held + p.failed);
+                    *e = (*e).max(p.held.saturating_add(p.failed));
                 }
             }
             for (line, hits) in &lines {

@@ -313,6 +313,9 @@ fn or2(a: u8, b: u8) -> u8 {
     not(and2(not(a), not(b)))
 }
 
+/// The request space: its dimensions, the classes of each (one representative per class) and
+/// the atoms. Every `A::Atom` of an expression indexes `atoms`, and every atom's `dim` indexes
+/// `dims` and `classes` (the builder made them together).
 struct Space<'s> {
     dims: Vec<Dim>,
     classes: Vec<Vec<Rep>>,
@@ -320,11 +323,17 @@ struct Space<'s> {
 }
 
 impl Space<'_> {
+    /// The truth values `a` can take when each dimension is in one of the classes `assign`
+    /// gives it (`None`: any class).
     fn eval(&self, a: &A, assign: &[Option<Vec<usize>>]) -> u8 {
         match a {
             A::Atom(i) => {
-                let atom = &self.atoms[*i];
-                match &assign[atom.dim] {
+                // Were an index out of range, "any truth value" is the answer that never cuts a
+                // branch of the search wrongly.
+                let Some(atom) = self.atoms.get(*i) else {
+                    return T | F | U | E;
+                };
+                match assign.get(atom.dim).and_then(Option::as_ref) {
                     Some(cs) => cs.iter().fold(0, |acc, c| {
                         acc | atom.truth.get(*c).copied().unwrap_or(T | F | U | E)
                     }),
@@ -376,8 +385,9 @@ struct Builder<'s> {
     dims: Vec<Dim>,
     dim_index: HashMap<Dim, usize>,
     atoms: Vec<Atom<'s>>,
-    /// Values written in the policies, per dimension (candidate seeds).
-    seeds: Vec<Seeds>,
+    /// Values written in the policies, per dimension index (candidate seeds); a dimension
+    /// without an entry has none.
+    seeds: BTreeMap<usize, Seeds>,
     inexact: Vec<String>,
 }
 
@@ -399,32 +409,33 @@ impl<'s> Builder<'s> {
         if let Some(&i) = self.dim_index.get(&d) {
             return i;
         }
+        let i = self.dims.len();
         self.dims.push(d.clone());
-        self.seeds.push(Seeds::default());
-        self.dim_index.insert(d, self.dims.len() - 1);
-        self.dims.len() - 1
+        self.dim_index.insert(d, i);
+        i
     }
 
     fn atom(&mut self, dim: usize, label: String, eval: Box<dyn Fn(&Env<'_, '_>) -> u8 + 's>) -> A {
+        let i = self.atoms.len();
         self.atoms.push(Atom {
             dim,
             label,
             eval,
             truth: Vec::new(),
         });
-        A::Atom(self.atoms.len() - 1)
+        A::Atom(i)
     }
 
     fn seed_test(&mut self, t: &Test, rule: &Rule) -> usize {
         let d = self.dim(dim_of(&t.attr));
         let zone = rule.zone.tz.clone();
-        let s = &mut self.seeds[d];
+        let s = self.seeds.entry(d).or_default();
         match &t.pred {
             Pred::Str(set) => s.patterns.extend(set.0.iter().cloned()),
             Pred::AttrEq(other) => {
                 let o = self.dim(dim_of(other));
-                self.seeds[d].also.push(o);
-                self.seeds[o].also.push(d);
+                self.seeds.entry(d).or_default().also.push(o);
+                self.seeds.entry(o).or_default().also.push(d);
                 self.inexact
                     .push(format!("`{}` is compared with `{other}`", t.attr));
             }
@@ -511,7 +522,9 @@ impl<'s> Builder<'s> {
         let mut parts = Vec::new();
         if let Some(ms) = &p.methods {
             let d = self.dim(Dim::Attr(Attr::Method));
-            self.seeds[d]
+            self.seeds
+                .entry(d)
+                .or_default()
                 .patterns
                 .extend(ms.iter().map(|m| Pattern::exact(m, false)));
             let label = format!("method {} (role {})", ms.join(", "), p.role);
@@ -529,7 +542,8 @@ impl<'s> Builder<'s> {
             ));
         }
         let d = self.dim(Dim::Attr(Attr::Path));
-        self.seeds[d].patterns.extend(p.paths.0.iter().cloned());
+        let seeds = self.seeds.entry(d).or_default();
+        seeds.patterns.extend(p.paths.0.iter().cloned());
         let label = format!("path {} (role {})", quoted(&p.paths.0), p.role);
         parts.push(self.atom(
             d,
@@ -544,7 +558,8 @@ impl<'s> Builder<'s> {
         ));
         if let Some(hosts) = &p.hosts {
             let d = self.dim(Dim::Attr(Attr::Host));
-            self.seeds[d].patterns.extend(hosts.0.iter().cloned());
+            let seeds = self.seeds.entry(d).or_default();
+            seeds.patterns.extend(hosts.0.iter().cloned());
             let label = format!("host {} (role {})", quoted(&hosts.0), p.role);
             parts.push(self.atom(
                 d,
@@ -560,7 +575,8 @@ impl<'s> Builder<'s> {
         }
         if let Some(ports) = &p.ports {
             let d = self.dim(Dim::Attr(Attr::DestPort));
-            self.seeds[d].ints.extend(ports.iter().copied());
+            let seeds = self.seeds.entry(d).or_default();
+            seeds.ints.extend(ports.iter().copied());
             let label = format!("port {ports:?} (role {})", p.role);
             parts.push(self.atom(
                 d,
@@ -692,7 +708,7 @@ fn time_candidates(seeds: &Seeds) -> Vec<jiff::Timestamp> {
             }
         }
     }
-    let days = |n: i64| SignedDuration::from_hours(24 * n);
+    let days = |n: i64| SignedDuration::from_hours(n.saturating_mul(24));
     let mut out = Vec::new();
     let mut span = |start: Timestamp, len: SignedDuration| {
         let mut t = start;
@@ -886,7 +902,7 @@ impl<'s> Diff<'s> {
             dims: Vec::new(),
             dim_index: HashMap::new(),
             atoms: Vec::new(),
-            seeds: Vec::new(),
+            seeds: BTreeMap::new(),
             inexact: Vec::new(),
         };
         // Each side lists its deciding rules in set order, as indices into `rules`; an unchanged
@@ -894,16 +910,17 @@ impl<'s> Diff<'s> {
         let mut rules: Vec<RuleExpr> = Vec::new();
         let mut sides: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
         let mut shared: HashMap<&str, usize> = HashMap::new();
-        for (side, set) in [old, new].into_iter().enumerate() {
+        for (side, set) in sides.iter_mut().zip([old, new]) {
             b.set = Some(set);
             for r in set.rules().iter().filter(|r| deciding(r)) {
                 let changed = changed_ids.contains(&r.id);
                 if !changed {
                     if let Some(&i) = shared.get(r.id.as_str()) {
-                        sides[side].push(i);
+                        side.push(i);
                         continue;
                     }
                 }
+                let i = rules.len();
                 rules.push(RuleExpr {
                     expr: b.rule(r),
                     effect: r.effect,
@@ -911,9 +928,9 @@ impl<'s> Diff<'s> {
                     dims: Vec::new(),
                 });
                 if !changed {
-                    shared.insert(&r.id, rules.len() - 1);
+                    shared.insert(&r.id, i);
                 }
-                sides[side].push(rules.len() - 1);
+                side.push(i);
             }
         }
         for r in &mut rules {
@@ -924,10 +941,12 @@ impl<'s> Diff<'s> {
         // Candidates, then classes by signature.
         let mut inexact = std::mem::take(&mut b.inexact);
         let mut classes: Vec<Vec<Rep>> = Vec::new();
+        let no_seeds = Seeds::default();
         for (d, dim) in b.dims.iter().enumerate() {
-            let mut seeds = b.seeds[d].clone();
-            for &o in &b.seeds[d].also {
-                seeds.patterns.extend(b.seeds[o].patterns.iter().cloned());
+            let own = b.seeds.get(&d).unwrap_or(&no_seeds);
+            let mut seeds = own.clone();
+            for other in own.also.iter().filter_map(|o| b.seeds.get(o)) {
+                seeds.patterns.extend(other.patterns.iter().cloned());
             }
             let globs: Vec<&Pattern> = seeds.patterns.iter().filter(|p| p.is_glob()).collect();
             if globs.len() > 1 && globs.iter().any(|g| !prefix_glob(g)) {
@@ -968,7 +987,7 @@ impl<'s> Diff<'s> {
             reps.extend(candidates);
             let mut seen: HashSet<Vec<u8>> = HashSet::new();
             let mut kept = Vec::new();
-            let keep_all = !b.seeds[d].also.is_empty();
+            let keep_all = !own.also.is_empty();
             for rep in reps {
                 let mut req = Request::default();
                 if !apply(&mut req, dim, &rep) {
@@ -985,18 +1004,17 @@ impl<'s> Diff<'s> {
                     kept.push(rep);
                 }
             }
+            for atom in b.atoms.iter_mut().filter(|a| a.dim == d) {
+                atom.truth = kept
+                    .iter()
+                    .map(|rep| {
+                        let mut req = Request::default();
+                        apply(&mut req, dim, rep);
+                        (atom.eval)(&Env::new(&req))
+                    })
+                    .collect();
+            }
             classes.push(kept);
-        }
-        for atom in &mut b.atoms {
-            let dim = &b.dims[atom.dim];
-            atom.truth = classes[atom.dim]
-                .iter()
-                .map(|rep| {
-                    let mut req = Request::default();
-                    apply(&mut req, dim, rep);
-                    (atom.eval)(&Env::new(&req))
-                })
-                .collect();
         }
         inexact.sort();
         inexact.dedup();
@@ -1064,7 +1082,8 @@ impl<'s> Diff<'s> {
                 .map(|a| (a.eval)(&env))
                 .collect();
             let atoms: Vec<&Atom<'_>> = self.space.atoms.iter().filter(|a| a.dim == d).collect();
-            (0..self.space.classes[d].len()).find(|&c| {
+            let class_count = self.space.classes.get(d)?.len();
+            (0..class_count).find(|&c| {
                 atoms
                     .iter()
                     .zip(&sig)
@@ -1099,26 +1118,32 @@ fn list_candidates(atoms: &[Atom<'_>], d: usize, elements: &[String], dim: &Dim)
             out.push((s, vec![e.clone()]));
         }
     }
-    let mut i = 0;
-    while i < out.len() && out.len() < 256 {
-        let singles: Vec<Vec<String>> = out
+    let mut next = 0usize;
+    while out.len() < 256 {
+        let Some((_, base)) = out.get(next) else {
+            break;
+        };
+        let base = base.clone();
+        let singles: Vec<String> = out
             .iter()
-            .filter(|(_, v)| v.len() == 1)
-            .map(|(_, v)| v.clone())
+            .filter_map(|(_, v)| match v.as_slice() {
+                [single] => Some(single.clone()),
+                _ => None,
+            })
             .collect();
-        let base = out[i].1.clone();
         for s in singles {
-            if base.contains(&s[0]) {
+            if base.contains(&s) {
                 continue;
             }
             let mut items = base.clone();
-            items.push(s[0].clone());
+            items.push(s);
             let sg = sig(&items);
             if !out.iter().any(|(x, _)| *x == sg) {
                 out.push((sg, items));
             }
         }
-        i += 1;
+        // At most `out.len()`: no overflow.
+        next = next.saturating_add(1);
     }
     out.into_iter().map(|(_, v)| Rep::List(v)).collect()
 }
@@ -1135,24 +1160,24 @@ struct Search<'a, 's> {
 }
 
 impl Search<'_, '_> {
-    /// Whether one side's decision is fixed by the outcomes: `Some(allowed)`.
-    fn decided(&self, side: usize, outcomes: &[u8]) -> Option<bool> {
-        let order = &self.sides[side];
-        for &i in order
-            .iter()
-            .filter(|&&i| self.rules[i].effect == Effect::Deny)
-        {
-            match outcomes[i] {
-                F => continue,
-                T => return Some(false),
-                _ => return None,
+    /// Whether one side's decision is fixed by the outcomes (one per rule): `Some(allowed)`.
+    /// `order` is the side's deciding rules in set order, as indices into `rules`.
+    fn decided(&self, order: &[usize], outcomes: &[u8]) -> Option<bool> {
+        let mut allows: Vec<u8> = Vec::new();
+        for &i in order {
+            // Were an index out of range, `None` (undecided) is the answer that cannot be
+            // wrong: the search goes on and decides concretely.
+            let outcome = *outcomes.get(i)?;
+            match self.rules.get(i)?.effect {
+                Effect::Deny => match outcome {
+                    F => {}
+                    T => return Some(false),
+                    _ => return None,
+                },
+                Effect::Allow => allows.push(outcome),
+                _ => {}
             }
         }
-        let allows: Vec<u8> = order
-            .iter()
-            .filter(|&&i| self.rules[i].effect == Effect::Allow)
-            .map(|&i| outcomes[i])
-            .collect();
         if allows.iter().any(|o| o & E != 0) {
             return None;
         }
@@ -1163,7 +1188,8 @@ impl Search<'_, '_> {
     }
 
     fn run(&mut self, assign: &mut Vec<Option<Vec<usize>>>) {
-        self.steps += 1;
+        // At most `MAX_STEPS + 1`: no overflow.
+        self.steps = self.steps.saturating_add(1);
         if self.steps > MAX_STEPS || self.regions.len() >= MAX_REGIONS {
             self.incomplete = true;
             return;
@@ -1182,7 +1208,11 @@ impl Search<'_, '_> {
         {
             return;
         }
-        match (self.decided(0, &outcomes), self.decided(1, &outcomes)) {
+        let [old_order, new_order] = self.sides;
+        match (
+            self.decided(old_order, &outcomes),
+            self.decided(new_order, &outcomes),
+        ) {
             (Some(a), Some(b)) if a == b => return,
             (Some(_), Some(_)) => {
                 self.region(assign);
@@ -1195,15 +1225,23 @@ impl Search<'_, '_> {
         let mut weight: HashMap<usize, usize> = HashMap::new();
         for (r, o) in self.rules.iter().zip(&outcomes) {
             if o.count_ones() > 1 {
-                for d in r.dims.iter().filter(|d| assign[**d].is_none()) {
-                    *weight.entry(*d).or_default() += if r.changed { 2 } else { 1 };
+                for &d in &r.dims {
+                    // Bounded by twice the number of rules: no overflow.
+                    let w = weight.entry(d).or_default();
+                    *w = w.saturating_add(if r.changed { 2 } else { 1 });
                 }
             }
         }
-        let Some(d) = weight
+        let space = self.space;
+        let Some((d, reps)) = space
+            .classes
             .iter()
-            .max_by_key(|(d, w)| (**w, std::cmp::Reverse(**d)))
-            .map(|(d, _)| *d)
+            .zip(assign.iter())
+            .enumerate()
+            .filter(|(_, (_, slot))| slot.is_none())
+            .filter_map(|(d, (reps, _))| Some((d, reps, *weight.get(&d)?)))
+            .max_by_key(|(d, _, w)| (*w, std::cmp::Reverse(*d)))
+            .map(|(d, reps, _)| (d, reps))
         else {
             self.region(assign);
             return;
@@ -1214,12 +1252,16 @@ impl Search<'_, '_> {
                 atoms_of(&r.expr, &mut live_atoms);
             }
         }
-        live_atoms.retain(|a| self.space.atoms[*a].dim == d);
+        let live_atoms: Vec<&Atom<'_>> = live_atoms
+            .iter()
+            .filter_map(|a| space.atoms.get(*a))
+            .filter(|a| a.dim == d)
+            .collect();
         let mut groups: Vec<(Vec<u8>, Vec<usize>)> = Vec::new();
-        for c in 0..self.space.classes[d].len() {
+        for c in 0..reps.len() {
             let sig: Vec<u8> = live_atoms
                 .iter()
-                .map(|a| self.space.atoms[*a].truth.get(c).copied().unwrap_or(0))
+                .map(|a| a.truth.get(c).copied().unwrap_or(0))
                 .collect();
             match groups.iter_mut().find(|(s, _)| *s == sig) {
                 Some(g) => g.1.push(c),
@@ -1227,58 +1269,84 @@ impl Search<'_, '_> {
             }
         }
         for (_, cs) in groups {
-            assign[d] = Some(cs);
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "`d` is a position in `assign` (enumerated above), whose length the \
+                          search never changes"
+            )]
+            let slot = &mut assign[d];
+            *slot = Some(cs);
             self.run(assign);
             if self.incomplete {
                 break;
             }
         }
-        assign[d] = None;
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "`d` is a position in `assign` (enumerated above), whose length the search \
+                      never changes"
+        )]
+        let slot = &mut assign[d];
+        *slot = None;
     }
 
     fn region(&mut self, assign: &[Option<Vec<usize>>]) {
-        let classes: Vec<(usize, Vec<usize>)> = assign
+        // The assigned dimensions: index, dimension, representatives of its classes, and the
+        // classes assigned (indices into the representatives).
+        let space = self.space;
+        let assigned: Vec<(usize, &Dim, &[Rep], &[usize])> = space
+            .dims
             .iter()
+            .zip(&space.classes)
+            .zip(assign)
             .enumerate()
-            .filter_map(|(d, cs)| cs.as_ref().map(|cs| (d, cs.clone())))
+            .filter_map(|(d, ((dim, reps), cs))| Some((d, dim, reps.as_slice(), cs.as_deref()?)))
             .collect();
         // An example: the first class of each dimension's set that yields a request, avoiding a
-        // derived attribute asked to be absent while the principal supplies it.
-        let mut choice: Vec<usize> = vec![0; classes.len()];
-        let build = |choice: &[usize]| -> Option<Request<'static>> {
+        // derived attribute asked to be absent while the principal supplies it. `choice` holds
+        // per dimension the classes not tried yet; the first is the one chosen. A class out of
+        // range cannot happen (the search assigns only existing ones) and would yield no request.
+        let mut choice: Vec<&[usize]> = assigned.iter().map(|(.., cs)| *cs).collect();
+        let build = |choice: &[&[usize]]| -> Option<Request<'static>> {
             let mut req = Request::default();
-            for ((d, cs), &i) in classes.iter().zip(choice) {
-                if !apply(
-                    &mut req,
-                    &self.space.dims[*d],
-                    &self.space.classes[*d][cs[i]],
-                ) {
+            for ((_, dim, reps, _), cs) in assigned.iter().zip(choice) {
+                if !apply(&mut req, dim, reps.get(*cs.first()?)?) {
                     return None;
                 }
             }
             Some(req)
         };
-        let conflict = |req: &Request<'_>, choice: &[usize]| -> Option<usize> {
-            classes.iter().zip(choice).position(|((d, cs), &i)| {
-                let (Dim::Attr(a), Rep::Absent) =
-                    (&self.space.dims[*d], &self.space.classes[*d][cs[i]])
-                else {
-                    return false;
-                };
-                match a {
-                    Attr::SourceNamespace => req.source_namespace().is_some(),
-                    Attr::SourceServiceAccount => req.source_service_account().is_some(),
-                    Attr::SourceTrustDomain => req.source_trust_domain().is_some(),
-                    _ => false,
-                }
-            })
+        let conflict = |req: &Request<'_>, choice: &[&[usize]]| -> Option<usize> {
+            assigned
+                .iter()
+                .zip(choice)
+                .position(|((_, dim, reps, _), cs)| {
+                    let (Dim::Attr(a), Some(Rep::Absent)) =
+                        (dim, cs.first().and_then(|c| reps.get(*c)))
+                    else {
+                        return false;
+                    };
+                    match a {
+                        Attr::SourceNamespace => req.source_namespace().is_some(),
+                        Attr::SourceServiceAccount => req.source_service_account().is_some(),
+                        Attr::SourceTrustDomain => req.source_trust_domain().is_some(),
+                        _ => false,
+                    }
+                })
         };
         let req = loop {
             let Some(req) = build(&choice) else { return };
-            match conflict(&req, &choice) {
-                None => break req,
-                Some(k) if choice[k] + 1 < classes[k].1.len() => choice[k] += 1,
-                Some(_) => return,
+            let Some(k) = conflict(&req, &choice) else {
+                break req;
+            };
+            // The conflicting dimension's next class, when it has one.
+            let Some(slot) = choice.get_mut(k) else {
+                return;
+            };
+            let tried: &[usize] = slot;
+            match tried.split_first() {
+                Some((_, rest)) if !rest.is_empty() => *slot = rest,
+                _ => return,
             }
         };
         let before = self.old.decide_reference(&req);
@@ -1286,9 +1354,13 @@ impl Search<'_, '_> {
         if before.allowed == after.allowed {
             return;
         }
-        let conditions = classes
+        let conditions = assigned
             .iter()
-            .map(|(d, cs)| self.describe(*d, cs))
+            .map(|(d, dim, reps, cs)| self.describe(*d, dim, reps, cs))
+            .collect();
+        let classes = assigned
+            .iter()
+            .map(|(d, .., cs)| (*d, cs.to_vec()))
             .collect();
         self.regions.push(Region {
             conditions,
@@ -1299,34 +1371,30 @@ impl Search<'_, '_> {
         });
     }
 
-    fn describe(&self, d: usize, cs: &[usize]) -> String {
-        let dim = &self.space.dims[d];
-        let reps: Vec<&Rep> = cs
-            .iter()
-            .filter_map(|c| self.space.classes[d].get(*c))
+    /// Dimension `d` (`dim`, whose classes `reps` represent) in the classes `cs`, in words.
+    fn describe(&self, d: usize, dim: &Dim, reps: &[Rep], cs: &[usize]) -> String {
+        let chosen: Vec<(usize, &Rep)> =
+            cs.iter().filter_map(|&c| Some((c, reps.get(c)?))).collect();
+        let absent = chosen.iter().any(|(_, r)| matches!(r, Rep::Absent));
+        let present: Vec<(usize, &Rep)> = chosen
+            .into_iter()
+            .filter(|(_, r)| !matches!(r, Rep::Absent))
             .collect();
-        let absent = reps.iter().any(|r| matches!(r, Rep::Absent));
-        let present: Vec<usize> = cs
-            .iter()
-            .copied()
-            .filter(|c| !matches!(self.space.classes[d][*c], Rep::Absent))
-            .collect();
-        if present.is_empty() {
+        let Some(&(_, example)) = present.first() else {
             return format!("{dim} absent");
-        }
+        };
         let or_absent = if absent { " (or absent)" } else { "" };
         let exact: Vec<&String> = present
             .iter()
-            .filter_map(|c| match &self.space.classes[d][*c] {
+            .filter_map(|(_, r)| match r {
                 Rep::Str(s) if !s.contains("zz9") => Some(s),
                 _ => None,
             })
             .collect();
         if exact.len() == present.len() {
-            return if exact.len() == 1 {
-                format!("{dim} = {:?}{or_absent}", exact[0])
-            } else {
-                format!("{dim} in {exact:?}{or_absent}")
+            return match exact.as_slice() {
+                [single] => format!("{dim} = {single:?}{or_absent}"),
+                _ => format!("{dim} in {exact:?}{or_absent}"),
             };
         }
         let mut held: Vec<&str> = Vec::new();
@@ -1339,7 +1407,7 @@ impl Search<'_, '_> {
         {
             let truths: Vec<u8> = present
                 .iter()
-                .map(|c| a.truth.get(*c).copied().unwrap_or(0))
+                .map(|(c, _)| a.truth.get(*c).copied().unwrap_or(0))
                 .collect();
             if truths.iter().all(|t| *t == T) && !held.contains(&a.label.as_str()) {
                 held.push(&a.label);
@@ -1348,7 +1416,7 @@ impl Search<'_, '_> {
             }
         }
         failed.retain(|f| !held.contains(f));
-        let like = match &self.space.classes[d][present[0]] {
+        let like = match example {
             Rep::Str(s) => format!("{s:?}"),
             Rep::List(items) => format!("{items:?}"),
             Rep::Ip(ip) => ip.to_string(),
@@ -1426,11 +1494,10 @@ impl DiffReport {
                 "decisions that change ({} regions):",
                 self.decision_changes.len()
             );
-            for (i, (b, a, regions)) in groups.iter().enumerate() {
+            for (n, (b, a, regions)) in (1usize..).zip(&groups) {
                 let _ = writeln!(
                     out,
-                    "  {}. {b} -> {a} ({})",
-                    i + 1,
+                    "  {n}. {b} -> {a} ({})",
                     if regions.len() == 1 {
                         "1 region".to_string()
                     } else {
@@ -1467,11 +1534,10 @@ impl DiffReport {
     pub fn regions_text(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
-        for (i, r) in self.decision_changes.iter().enumerate() {
+        for (n, r) in (1usize..).zip(&self.decision_changes) {
             let _ = writeln!(
                 out,
-                "region {}: {} -> {}",
-                i + 1,
+                "region {n}: {} -> {}",
                 decision_words(&r.before),
                 decision_words(&r.after)
             );

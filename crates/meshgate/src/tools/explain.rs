@@ -291,11 +291,11 @@ fn summarize(checks: &[Check], t: &RuleTrace) -> String {
 
 /// The parts of a matcher as written: its kind (`principal`, `label team`) and value text.
 fn matcher_words(written: &str) -> (bool, String, String) {
-    let mut s = written.trim();
-    let negated = s.starts_with("not") && s[3..].starts_with(char::is_whitespace);
-    if negated {
-        s = s[3..].trim_start();
-    }
+    let written = written.trim();
+    let (negated, s) = match written.strip_prefix("not") {
+        Some(rest) if rest.starts_with(char::is_whitespace) => (true, rest.trim_start()),
+        _ => (false, written),
+    };
     let (kind, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
     let rest = rest.trim();
     if kind == "label" {

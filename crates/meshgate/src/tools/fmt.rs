@@ -62,30 +62,37 @@ struct Comment {
 
 /// Every `#` comment of the text (outside strings), in order.
 fn comments(src: &str) -> Vec<Comment> {
-    let bytes = src.as_bytes();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i += 1;
+    let mut chars = src.char_indices();
+    while let Some((start, c)) = chars.next() {
+        match c {
+            '"' => skip_string(&mut chars),
+            '#' => {
+                let end = skip_line(&mut chars).unwrap_or(src.len());
+                out.push(Comment { start, end });
             }
-            b'#' => {
-                let end = src[i..].find('\n').map_or(src.len(), |n| i + n);
-                out.push(Comment { start: i, end });
-                i = end;
-            }
-            _ => i += 1,
+            _ => {}
         }
     }
     out
+}
+
+/// Moves `chars`, just after an opening `"`, past the closing one (or to the end of the text).
+fn skip_string(chars: &mut std::str::CharIndices<'_>) {
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '"' => return,
+            _ => {}
+        }
+    }
+}
+
+/// Moves `chars` past the end of the line; the offset of the `\n`, `None` at the end of the text.
+fn skip_line(chars: &mut std::str::CharIndices<'_>) -> Option<usize> {
+    chars.find(|&(_, c)| c == '\n').map(|(i, _)| i)
 }
 
 struct Printer<'a> {
@@ -156,7 +163,7 @@ impl<'a> Printer<'a> {
                 .to_string();
             self.out.push_str(&text);
             self.out.push('\n');
-            self.next_comment += 1;
+            self.next_comment = self.next_comment.saturating_add(1);
             self.last_end = c.end;
             self.at_block_start = false;
         }
@@ -183,7 +190,7 @@ impl<'a> Printer<'a> {
                 self.out.push_str("  ");
                 self.out
                     .push_str(self.src.get(c.start..c.end).unwrap_or("#").trim_end());
-                self.next_comment += 1;
+                self.next_comment = self.next_comment.saturating_add(1);
                 self.last_end = c.end;
             }
         }
@@ -200,13 +207,16 @@ impl<'a> Printer<'a> {
 
     /// The offset of the first `{` at or after `from`, outside comments.
     fn open_brace(&self, from: usize) -> usize {
-        let mut i = from;
-        let bytes = self.src.as_bytes();
-        while i < bytes.len() {
-            match bytes[i] {
-                b'{' => return i,
-                b'#' => i = self.src[i..].find('\n').map_or(bytes.len(), |n| i + n),
-                _ => i += 1,
+        let rest = self.src.get(from..).unwrap_or("");
+        let mut chars = rest.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                // `i` is an offset in `rest`, which ends where `src` does: no overflow.
+                '{' => return from.saturating_add(i),
+                '#' => {
+                    skip_line(&mut chars);
+                }
+                _ => {}
             }
         }
         from
@@ -215,11 +225,7 @@ impl<'a> Printer<'a> {
     /// The start of the keyword `kw` written just before `pos` (white space between), or `pos`.
     fn keyword_before(&self, pos: usize, kw: &str) -> usize {
         let before = self.src.get(..pos).unwrap_or("").trim_end();
-        if before.ends_with(kw) {
-            before.len() - kw.len()
-        } else {
-            pos
-        }
+        before.strip_suffix(kw).map_or(pos, str::len)
     }
 
     /// Prints an item: `header {` statements `}`. `header_end` is where the header's last
@@ -240,21 +246,27 @@ impl<'a> Printer<'a> {
             [(s, _, _)] => Some(format!("{header} {{ {s} }}")),
             _ => None,
         };
+        // `open` is at most the length of the text, so `after_open` does not saturate.
+        let after_open = open.saturating_add(1);
         if let Some(text) = one_line {
-            let fits = self.depth * INDENT.len() + text.chars().count() <= MAX_WIDTH;
-            if fits && !self.has_comment_in(open + 1, close) {
+            let width = self
+                .depth
+                .saturating_mul(INDENT.len())
+                .saturating_add(text.chars().count());
+            if width <= MAX_WIDTH && !self.has_comment_in(after_open, close) {
                 self.line(&text, start, end);
                 return;
             }
         }
-        self.line(&format!("{header} {{"), start, open + 1);
-        self.depth += 1;
+        self.line(&format!("{header} {{"), start, after_open);
+        let outer = self.depth;
+        self.depth = outer.saturating_add(1);
         self.at_block_start = true;
         for (text, s, e) in stmts {
             self.line(text, *s, *e);
         }
         self.comments_before(close);
-        self.depth -= 1;
+        self.depth = outer;
         self.at_block_start = true;
         self.line("}", close, end);
     }
@@ -263,25 +275,23 @@ impl<'a> Printer<'a> {
         let start = r.span.start as usize;
         let header = format!("role {}", r.name.name);
         let mut stmts: Vec<(String, usize, usize)> = Vec::new();
-        let mut i = 0;
-        while let Some(stmt) = r.body.get(i) {
+        let mut body = r.body.iter().peekable();
+        while let Some(stmt) = body.next() {
             match stmt {
                 RoleStmt::Permit(p) => {
                     stmts.push((self.permit(p), p.span.start as usize, p.span.end as usize));
-                    i += 1;
                 }
                 RoleStmt::Include(first) => {
                     let mut names = vec![first.name.clone()];
                     let mut end = first.span.end as usize;
-                    i += 1;
-                    while let Some(RoleStmt::Include(next)) = r.body.get(i) {
+                    while let Some(RoleStmt::Include(next)) = body.peek() {
                         let between = self.src.get(end..next.span.start as usize).unwrap_or("");
                         if between.trim() != "," {
                             break;
                         }
                         names.push(next.name.clone());
                         end = next.span.end as usize;
-                        i += 1;
+                        body.next();
                     }
                     let s = self.keyword_before(first.span.start as usize, "include");
                     stmts.push((format!("include {}", names.join(", ")), s, end));
@@ -416,33 +426,25 @@ impl<'a> Printer<'a> {
         if !text.starts_with('(') || !text.ends_with(')') {
             return false;
         }
-        let bytes = text.as_bytes();
-        let (mut depth, mut i) = (0usize, 0usize);
-        while i < bytes.len() {
-            match bytes[i] {
-                b'"' => {
-                    i += 1;
-                    while i < bytes.len() && bytes[i] != b'"' {
-                        if bytes[i] == b'\\' {
-                            i += 1;
-                        }
-                        i += 1;
-                    }
+        let mut depth = 0usize;
+        let mut chars = text.char_indices();
+        while let Some((_, c)) = chars.next() {
+            match c {
+                '"' => skip_string(&mut chars),
+                '#' => {
+                    skip_line(&mut chars);
                 }
-                b'#' => {
-                    i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                    continue;
-                }
-                b'(' => depth += 1,
-                b')' => {
+                // At most one per character of the text: no overflow.
+                '(' => depth = depth.saturating_add(1),
+                ')' => {
                     depth = depth.saturating_sub(1);
                     if depth == 0 {
-                        return i == bytes.len() - 1;
+                        // The first `(` is closed here: parenthesized when this `)` is last.
+                        return chars.as_str().is_empty();
                     }
                 }
                 _ => {}
             }
-            i += 1;
         }
         false
     }

@@ -525,7 +525,7 @@ fn redundancy(l: &mut Linter<'_>, rules: &[&Rule], never: &HashSet<&str>) {
     for (i, r) in live.iter().enumerate() {
         let key = body_key(l.set, r);
         let same_zone = |o: &Rule| o.zone.name == r.zone.name;
-        if let Some(first) = live[..i].iter().find(|o| {
+        if let Some(first) = live.iter().take(i).find(|o| {
             o.effect == r.effect
                 && o.dry_run == r.dry_run
                 && same_zone(o)

@@ -251,7 +251,7 @@ pub fn run(set: &PolicySet, suite: &TestSuite, mut coverage: Option<&mut Coverag
     SuiteReport {
         file: suite.name.clone(),
         policies: set.files().iter().map(|f| f.name().to_string()).collect(),
-        failed: cases.len() - passed,
+        failed: cases.iter().filter(|c| !c.passed).count(),
         passed,
         cases,
     }

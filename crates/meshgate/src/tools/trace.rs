@@ -82,11 +82,12 @@ impl RuleTrace {
     /// How many of the rule's parts fail: each of `from`, `to` and `grant` counts once (its
     /// alternatives are one part), each `when` and `unless` once.
     pub fn failures(&self) -> usize {
-        usize::from(!self.from_held())
-            + usize::from(!self.to_held())
-            + usize::from(!self.grants_held())
-            + self.when.iter().filter(|o| !o.held()).count()
-            + self.unless.iter().filter(|o| !o.held()).count()
+        [self.from_held(), self.to_held(), self.grants_held()]
+            .into_iter()
+            .chain(self.when.iter().map(|o| o.held()))
+            .chain(self.unless.iter().map(|o| o.held()))
+            .filter(|held| !held)
+            .count()
     }
 
     /// Which parts the evaluator reaches: every `from` clause; the `to` clauses when some
@@ -98,22 +99,21 @@ impl RuleTrace {
         if !(grants && self.grants_held()) {
             return (to, grants, 0, 0);
         }
-        let mut when = 0;
-        for o in &self.when {
-            when += 1;
-            if !o.held() {
-                return (to, grants, when, 0);
-            }
+        let when = reached_in_order(&self.when);
+        if !self.when.iter().all(|o| o.held()) {
+            return (to, grants, when, 0);
         }
-        let mut unless = 0;
-        for o in &self.unless {
-            unless += 1;
-            if !o.held() {
-                break;
-            }
-        }
-        (to, grants, when, unless)
+        (to, grants, when, reached_in_order(&self.unless))
     }
+}
+
+/// How many of `parts`, evaluated in order, are reached: all of them up to and including the
+/// first that fails.
+fn reached_in_order(parts: &[Outcome]) -> usize {
+    parts
+        .split_inclusive(|o| !o.held())
+        .next()
+        .map_or(0, <[Outcome]>::len)
 }
 
 fn clause_trace(c: &Clause, env: &Env<'_, '_>, rule: &Rule) -> (Outcome, Vec<Truth>) {

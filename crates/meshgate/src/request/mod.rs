@@ -305,7 +305,12 @@ impl Request<'static> {
         }
         let de = &mut serde_json::Deserializer::from_str(json);
         let request: Request<'static> =
-            serde_path_to_error::deserialize(de).map_err(request_error)?;
+            serde_path_to_error::deserialize(&mut *de).map_err(request_error)?;
+        // Anything after the object (`{} {}`) is an error, not ignored.
+        de.end().map_err(|e| RequestError {
+            field: String::new(),
+            message: strip_position(&e.to_string()),
+        })?;
         request.check_limits(limits)?;
         Ok(request)
     }

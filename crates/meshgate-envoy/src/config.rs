@@ -2,7 +2,7 @@
 //!
 //! ```json
 //! {
-//!   "policy": "allow \"health\" { to path \"/healthz\" }",
+//!   "policy": ["allow \"health\" {", "  to path \"/healthz\"", "}"],
 //!   "policies": [{"name": "10-roles.mgp", "text": "role reader { permit GET on \"/**\" }"}],
 //!   "mode": "enforce",
 //!   "deny_status": 403,
@@ -154,7 +154,7 @@ impl std::fmt::Display for ConfigError {
 #[serde(deny_unknown_fields)]
 struct Raw {
     #[serde(default)]
-    policy: Option<String>,
+    policy: Option<Text>,
     #[serde(default)]
     policies: Vec<RawSource>,
     #[serde(default)]
@@ -183,7 +183,42 @@ struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawSource {
     name: String,
-    text: String,
+    text: Text,
+}
+
+/// Policy text: a string, or a list of lines (joined with `\n`), which reads better inside a
+/// JSON string in an Envoy bootstrap and keeps diagnostics' line numbers equal to list positions.
+struct Text(String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("policy text: a string or a list of lines")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text, E> {
+                Ok(Text(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+                let mut text = String::new();
+                let mut first = true;
+                while let Some(line) = seq.next_element::<String>()? {
+                    if !first {
+                        text.push('\n');
+                    }
+                    text.push_str(&line);
+                    first = false;
+                }
+                Ok(Text(text))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -217,7 +252,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
 
 fn validate(raw: Raw) -> Result<Config, ConfigError> {
     let mut sources = Vec::new();
-    if let Some(text) = raw.policy {
+    if let Some(Text(text)) = raw.policy {
         sources.push((INLINE_POLICY_NAME.to_string(), text));
     }
     for (i, s) in raw.policies.into_iter().enumerate() {
@@ -233,7 +268,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
                 "every source needs its own name; `policy` is named `{INLINE_POLICY_NAME}`"
             )));
         }
-        sources.push((s.name, s.text));
+        sources.push((s.name, s.text.0));
     }
     if sources.is_empty() {
         return Err(ConfigError::new("the configuration has no policy").with_help(
@@ -397,6 +432,20 @@ mod tests {
         assert_eq!(c.jwt.payload_key.as_deref(), Some("p"));
         assert_eq!(c.jwt.metadata_namespace, DEFAULT_JWT_NAMESPACE);
         assert_eq!(c.context_metadata_namespace, "ctx");
+    }
+
+    #[test]
+    fn policy_text_may_be_a_list_of_lines() {
+        let c = parse(
+            br#"{"policy": ["allow \"a\" {", "}"], "policies": [{"name": "b", "text": ["x", "y"]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].1, "allow \"a\" {\n}");
+        assert_eq!(c.sources[1].1, "x\ny");
+        let e = err(r#"{"policy": 3}"#);
+        assert!(e.message.contains("a string or a list of lines"), "{e}");
+        let e = err(r#"{"policy": ["a", 3]}"#);
+        assert!(e.message.starts_with("`policy"), "{e}");
     }
 
     #[test]

@@ -182,7 +182,7 @@ impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> WasmAction {
         let state = &*self.state;
         let outcome: Outcome = match &state.policy {
-            Policy::Loaded(l) => match mapping::request(&Host, &l.config) {
+            Policy::Loaded(l) => match mapping::request(&Host, &l.config, l.needs) {
                 Ok(request) => outcome::decided(&l.config, &request, &l.engine.decide(&request)),
                 Err(e) => outcome::refused(&l.config, &e.0),
             },

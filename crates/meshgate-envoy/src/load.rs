@@ -4,6 +4,7 @@
 use meshgate::{Engine, PolicySet};
 
 use crate::config::{self, Config, FailureSettings};
+use crate::mapping::Needs;
 
 /// A configuration whose policy compiled.
 #[derive(Debug)]
@@ -14,6 +15,8 @@ pub struct Loaded {
     pub engine: Engine,
     /// Rendered warnings of the policy (it loaded all the same).
     pub warnings: Vec<String>,
+    /// The attributes the policy (and the decision log) can read.
+    pub needs: Needs,
 }
 
 /// A configuration or a policy that did not load.
@@ -48,6 +51,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, Failed> {
     match builder.build() {
         Ok(set) => Ok(Loaded {
             engine: Engine::new(&set),
+            needs: Needs::of(&config.sources, config.decision_log),
             warnings: set.warnings().iter().map(|d| d.render()).collect(),
             config,
         }),

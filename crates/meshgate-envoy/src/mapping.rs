@@ -83,56 +83,161 @@ fn text(attrs: &impl Attributes, path: &[&str]) -> Result<Option<String>, Mappin
         .map(|b| wire::lossy(&b)))
 }
 
-/// Builds the request for the current HTTP request.
-pub fn request(attrs: &impl Attributes, config: &Config) -> Result<Request<'static>, MappingError> {
-    let mut r = Request::default();
+/// The attributes a policy can read, found from its text. Every way a policy reads an attribute
+/// (a matcher, a `permit` option, an attribute path in a condition) spells one of the attribute's
+/// keywords, so an attribute none of whose keywords appears anywhere in the text (comments and
+/// strings included, which can only add) is read by no rule, and the filter does not ask the
+/// proxy for it. The request line (`:method`, `:path`, `:authority`) and the listed headers are
+/// always read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Needs {
+    /// `source.principal` (and what a SPIFFE id derives).
+    pub principal: bool,
+    /// `source.ip` and `destination.ip`.
+    pub ip: bool,
+    /// `destination.port`.
+    pub port: bool,
+    /// `connection.sni`.
+    pub sni: bool,
+    /// `destination.namespace`.
+    pub namespace: bool,
+    /// `destination.labels`.
+    pub labels: bool,
+    /// `destination.service`.
+    pub service: bool,
+    /// `request.auth.*` and `context.*` (the dynamic metadata).
+    pub metadata: bool,
+    /// `time` and its fields.
+    pub time: bool,
+}
 
-    r.source.principal = text(attrs, paths::PEER_URI_SAN)?.map(Cow::Owned);
-    r.source.ip = text(attrs, paths::SOURCE_ADDRESS)?
-        .as_deref()
-        .and_then(address_ip);
-    r.destination.ip = text(attrs, paths::DESTINATION_ADDRESS)?
-        .as_deref()
-        .and_then(address_ip);
-    if let Some(bytes) = property(attrs, paths::DESTINATION_PORT)? {
-        let port = wire::int64(&bytes).ok_or_else(|| {
-            MappingError(format!(
-                "`destination.port` is {} bytes, not an 8-byte integer",
-                bytes.len()
-            ))
-        })?;
-        // A port outside 0..=65535 cannot come from a socket; leave it absent.
-        r.destination.port = u16::try_from(port).ok();
-    }
-    r.connection.sni = text(attrs, paths::SNI)?.map(Cow::Owned);
-    r.destination.namespace = text(attrs, paths::NODE_NAMESPACE)?.map(Cow::Owned);
-    if let Some(bytes) = property(attrs, paths::NODE_LABELS)? {
-        let labels = wire::string_map(&bytes)
-            .map_err(|e| MappingError(format!("cannot decode `node.metadata.LABELS`: {e}")))?;
-        r.destination.labels = labels
-            .into_iter()
-            .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
-            .collect();
-    }
-    r.destination.service = match &config.destination_service {
-        Some(s) => Some(Cow::Owned(s.clone())),
-        None => text(attrs, paths::CLUSTER_NAME)?
-            .as_deref()
-            .and_then(outbound_service)
-            .map(|s| Cow::Owned(s.to_string())),
+impl Needs {
+    /// Every attribute.
+    pub const ALL: Needs = Needs {
+        principal: true,
+        ip: true,
+        port: true,
+        sni: true,
+        namespace: true,
+        labels: true,
+        service: true,
+        metadata: true,
+        time: true,
     };
 
-    read_headers(attrs, config, &mut r)?;
-    read_metadata(attrs, config, &mut r)?;
+    /// What the policy sources can read. The decision log names the principal and the time, so
+    /// it needs those two whatever the policy reads.
+    pub fn of(sources: &[(String, String)], decision_log: bool) -> Needs {
+        let mut n = Needs {
+            principal: decision_log,
+            ip: false,
+            port: false,
+            sni: false,
+            namespace: false,
+            labels: false,
+            service: false,
+            metadata: false,
+            time: decision_log,
+        };
+        for (_, text) in sources {
+            for word in text
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty())
+            {
+                match word {
+                    "principal" | "service_account" | "trust_domain" => n.principal = true,
+                    "namespace" => {
+                        // The caller's namespace comes from its SPIFFE id.
+                        n.principal = true;
+                        n.namespace = true;
+                    }
+                    "ip" => n.ip = true,
+                    "port" => n.port = true,
+                    "sni" => n.sni = true,
+                    "label" | "labels" => n.labels = true,
+                    "service" => n.service = true,
+                    "request_principal" | "auth" | "context" => n.metadata = true,
+                    "time" => n.time = true,
+                    _ => {}
+                }
+            }
+        }
+        n
+    }
+}
 
-    let nanos = attrs
-        .now_nanos()
-        .map_err(|e| MappingError(format!("cannot read the proxy's clock: {e}")))?;
-    r.time = Some(jiff::Timestamp::from_nanosecond(nanos).map_err(|e| {
-        MappingError(format!(
-            "the proxy's clock is out of range ({nanos} ns): {e}"
-        ))
-    })?);
+/// Builds the request for the current HTTP request, reading the attributes in `needs`.
+pub fn request(
+    attrs: &impl Attributes,
+    config: &Config,
+    needs: Needs,
+) -> Result<Request<'static>, MappingError> {
+    let mut r = Request::default();
+
+    if needs.principal {
+        r.source.principal = text(attrs, paths::PEER_URI_SAN)?.map(Cow::Owned);
+    }
+    if needs.ip {
+        r.source.ip = text(attrs, paths::SOURCE_ADDRESS)?
+            .as_deref()
+            .and_then(address_ip);
+        r.destination.ip = text(attrs, paths::DESTINATION_ADDRESS)?
+            .as_deref()
+            .and_then(address_ip);
+    }
+    if needs.port {
+        if let Some(bytes) = property(attrs, paths::DESTINATION_PORT)? {
+            let port = wire::int64(&bytes).ok_or_else(|| {
+                MappingError(format!(
+                    "`destination.port` is {} bytes, not an 8-byte integer",
+                    bytes.len()
+                ))
+            })?;
+            // A port outside 0..=65535 cannot come from a socket; leave it absent.
+            r.destination.port = u16::try_from(port).ok();
+        }
+    }
+    if needs.sni {
+        r.connection.sni = text(attrs, paths::SNI)?.map(Cow::Owned);
+    }
+    if needs.namespace {
+        r.destination.namespace = text(attrs, paths::NODE_NAMESPACE)?.map(Cow::Owned);
+    }
+    if needs.labels {
+        if let Some(bytes) = property(attrs, paths::NODE_LABELS)? {
+            let labels = wire::string_map(&bytes)
+                .map_err(|e| MappingError(format!("cannot decode `node.metadata.LABELS`: {e}")))?;
+            r.destination.labels = labels
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+                .collect();
+        }
+    }
+    if needs.service {
+        r.destination.service = match &config.destination_service {
+            Some(s) => Some(Cow::Owned(s.clone())),
+            None => text(attrs, paths::CLUSTER_NAME)?
+                .as_deref()
+                .and_then(outbound_service)
+                .map(|s| Cow::Owned(s.to_string())),
+        };
+    }
+
+    read_headers(attrs, config, &mut r)?;
+    if needs.metadata {
+        read_metadata(attrs, config, &mut r)?;
+    }
+
+    if needs.time {
+        let nanos = attrs
+            .now_nanos()
+            .map_err(|e| MappingError(format!("cannot read the proxy's clock: {e}")))?;
+        r.time = Some(jiff::Timestamp::from_nanosecond(nanos).map_err(|e| {
+            MappingError(format!(
+                "the proxy's clock is out of range ({nanos} ns): {e}"
+            ))
+        })?);
+    }
     Ok(r)
 }
 
@@ -376,7 +481,7 @@ mod tests {
         .header("x-tenant", "acme")
         .header("x-other", "hidden")
         .header("x-tenant", "evil");
-        let r = request(&fake, &config()).unwrap();
+        let r = request(&fake, &config(), Needs::ALL).unwrap();
         let expected = Request::from_json(
             r#"{
             "source": {"principal": "spiffe://cluster.local/ns/shop/sa/frontend", "ip": "10.1.2.3"},
@@ -400,7 +505,7 @@ mod tests {
 
     #[test]
     fn absent_attributes_stay_absent() {
-        let r = request(&Fake::default(), &config()).unwrap();
+        let r = request(&Fake::default(), &config(), Needs::ALL).unwrap();
         let expected = Request {
             time: Some(jiff::Timestamp::UNIX_EPOCH),
             ..Request::default()
@@ -413,7 +518,7 @@ mod tests {
         let fake = Fake::default().set(paths::CLUSTER_NAME, "outbound|80||a.svc");
         let mut c = config();
         c.destination_service = Some("b.svc".into());
-        let r = request(&fake, &c).unwrap();
+        let r = request(&fake, &c, Needs::ALL).unwrap();
         assert_eq!(r.destination.service.as_deref(), Some("b.svc"));
     }
 
@@ -423,24 +528,29 @@ mod tests {
             failing: Some("metadata".into()),
             ..Fake::default()
         };
-        let e = request(&fake, &config()).unwrap_err();
+        let e = request(&fake, &config(), Needs::ALL).unwrap_err();
         assert!(e.0.contains("`metadata`"), "{e}");
         let fake = Fake::default().set(paths::DESTINATION_PORT, [1, 2]);
         assert!(
-            request(&fake, &config())
+            request(&fake, &config(), Needs::ALL)
                 .unwrap_err()
                 .0
                 .contains("destination.port")
         );
         let fake = Fake::default().set(paths::METADATA, [0x0a, 0x09]);
         assert!(
-            request(&fake, &config())
+            request(&fake, &config(), Needs::ALL)
                 .unwrap_err()
                 .0
                 .contains("dynamic metadata")
         );
         let fake = Fake::default().set(paths::NODE_LABELS, [7, 7, 7]);
-        assert!(request(&fake, &config()).unwrap_err().0.contains("LABELS"));
+        assert!(
+            request(&fake, &config(), Needs::ALL)
+                .unwrap_err()
+                .0
+                .contains("LABELS")
+        );
     }
 
     #[test]
@@ -451,14 +561,14 @@ mod tests {
             enc::structure(&[("a", payload("x")), ("b", payload("y"))]),
         )]);
         let fake = Fake::default().set(paths::METADATA, md);
-        let e = request(&fake, &config()).unwrap_err();
+        let e = request(&fake, &config(), Needs::ALL).unwrap_err();
         assert!(
             e.0.contains("`a`, `b`") && e.0.contains("payload_key"),
             "{e}"
         );
         let mut c = config();
         c.jwt.payload_key = Some("b".into());
-        let r = request(&fake, &c).unwrap();
+        let r = request(&fake, &c, Needs::ALL).unwrap();
         assert_eq!(r.request.auth.claims.get("sub"), Some(&Value::str("y")));
         let md = enc::metadata(&[(
             "envoy.filters.http.jwt_authn",
@@ -466,11 +576,56 @@ mod tests {
         )]);
         let fake = Fake::default().set(paths::METADATA, md);
         assert!(
-            request(&fake, &config())
+            request(&fake, &config(), Needs::ALL)
                 .unwrap_err()
                 .0
                 .contains("not an object")
         );
+    }
+
+    #[test]
+    fn only_the_attributes_a_policy_names_are_read() {
+        let src = |t: &str| vec![("p.mgp".to_string(), t.to_string())];
+        let n = Needs::of(&src(r#"allow "a" { to path "/x" }"#), false);
+        assert_eq!(
+            n,
+            Needs {
+                principal: false,
+                ip: false,
+                port: false,
+                sni: false,
+                namespace: false,
+                labels: false,
+                service: false,
+                metadata: false,
+                time: false,
+            }
+        );
+        let n = Needs::of(
+            &src(
+                r#"allow "a" { from namespace "x" to port 80 when time.hour in 8..17 and context.k == 1 }"#,
+            ),
+            false,
+        );
+        assert!(n.principal && n.namespace && n.port && n.time && n.metadata);
+        assert!(!n.ip && !n.labels && !n.service && !n.sni);
+        let n = Needs::of(&src(r#"allow "a" { to path "/x" }"#), true);
+        assert!(n.principal && n.time && !n.ip);
+        let n = Needs::of(
+            &src(
+                r#"allow "a" { from request_principal "x" to label app = "y", service "s" when connection.sni == "z" and source.ip in 10.0.0.0/8 }"#,
+            ),
+            false,
+        );
+        assert!(n.metadata && n.labels && n.service && n.sni && n.ip);
+
+        // What is not needed is not read: a request without the attributes decides the same.
+        let fake = Fake::default()
+            .set(paths::PEER_URI_SAN, "spiffe://td/ns/a/sa/b")
+            .set(paths::METADATA, [0x0a, 0x09]);
+        let none = Needs::of(&src(r#"allow "a" { to path "/x" }"#), false);
+        let r = request(&fake, &config(), none).unwrap();
+        assert_eq!(r, Request::default());
     }
 
     #[test]

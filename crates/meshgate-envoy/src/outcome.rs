@@ -12,8 +12,8 @@
 //! `dry_run deny` rule matched (in either mode); `meshgate.errors` when a rule could not be
 //! evaluated.
 
-use meshgate::{Decision, Effect, Request};
-use serde_json::{Map, Value, json};
+use meshgate::{Decision, DryRun, Effect, EvalError, Request};
+use serde::Serialize;
 
 use crate::config::{Config, FailureSettings, Mode};
 
@@ -89,12 +89,21 @@ pub fn decided(config: &Config, request: &Request<'_>, decision: &Decision<'_>) 
         Action::Respond(deny_response(config, decision))
     };
     let log = config.decision_log.then(|| {
-        let mut line = match decision.to_value() {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        };
-        add_context(&mut line, config.mode, &action, Some(request), None);
-        Value::Object(line).to_string()
+        Line {
+            allowed: decision.allowed,
+            reasons: &decision.reasons,
+            audits: &decision.audits,
+            dry_run: &decision.dry_run,
+            errors: &decision.errors,
+            mode: config.mode.name(),
+            action: action_name(&action),
+            error: None,
+            principal: request.source.principal.as_deref(),
+            method: request.request.method.as_deref(),
+            path: request.path(),
+            time: request.time,
+        }
+        .to_json()
     });
     Outcome {
         action,
@@ -195,44 +204,56 @@ fn text_response(status: u32, mut headers: Vec<(String, String)>, body: String) 
 }
 
 fn error_line(mode: Mode, action: &Action, error: &str) -> String {
-    let mut line = match json!({"allowed": false, "reasons": [], "audits": [], "dry_run": [], "errors": []})
-    {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    add_context(&mut line, mode, action, None, Some(error));
-    Value::Object(line).to_string()
+    Line {
+        allowed: false,
+        reasons: &[],
+        audits: &[],
+        dry_run: &[],
+        errors: &[],
+        mode: mode.name(),
+        action: action_name(action),
+        error: Some(error),
+        principal: None,
+        method: None,
+        path: None,
+        time: None,
+    }
+    .to_json()
 }
 
-/// The fields a decision-log line adds to the decision's JSON shape.
-fn add_context(
-    line: &mut Map<String, Value>,
-    mode: Mode,
-    action: &Action,
-    request: Option<&Request<'_>>,
-    error: Option<&str>,
-) {
-    line.insert("mode".into(), mode.name().into());
-    let action = match action {
+fn action_name(action: &Action) -> &'static str {
+    match action {
         Action::Continue => "continue",
         Action::Respond(_) => "deny",
-    };
-    line.insert("action".into(), action.into());
-    if let Some(error) = error {
-        line.insert("error".into(), error.into());
     }
-    let Some(r) = request else { return };
-    if let Some(p) = &r.source.principal {
-        line.insert("principal".into(), p.as_ref().into());
-    }
-    if let Some(m) = &r.request.method {
-        line.insert("method".into(), m.as_ref().into());
-    }
-    if let Some(p) = r.path() {
-        line.insert("path".into(), p.into());
-    }
-    if let Some(t) = r.time {
-        line.insert("time".into(), t.to_string().into());
+}
+
+/// A decision-log line: the decision's JSON shape, then what the filter did and the request's
+/// principal, method, path and time. Serialized straight from borrowed fields (no JSON tree).
+#[derive(Serialize)]
+struct Line<'a> {
+    allowed: bool,
+    reasons: &'a [&'a str],
+    audits: &'a [&'a str],
+    dry_run: &'a [DryRun<'a>],
+    errors: &'a [EvalError<'a>],
+    mode: &'static str,
+    action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<jiff::Timestamp>,
+}
+
+impl Line<'_> {
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| r#"{"allowed":false}"#.to_string())
     }
 }
 

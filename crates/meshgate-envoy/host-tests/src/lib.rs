@@ -199,7 +199,13 @@ impl EnvoyRequest {
     /// `metadata` (dynamic metadata) with a JWT payload under
     /// `envoy.filters.http.jwt_authn` / `jwt_payload`.
     pub fn jwt(self, claims: &serde_json::Value) -> Self {
-        let payload = proto::struct_value_field("jwt_payload", claims);
+        self.jwt_under("jwt_payload", claims)
+    }
+
+    /// [`EnvoyRequest::jwt`] with the payload under `key` (Envoy's `payload_in_metadata`; Istio
+    /// uses the issuer).
+    pub fn jwt_under(self, key: &str, claims: &serde_json::Value) -> Self {
+        let payload = proto::struct_value_field(key, claims);
         let md = proto::metadata(&[("envoy.filters.http.jwt_authn", payload)]);
         self.property("metadata", md)
     }
@@ -208,9 +214,33 @@ impl EnvoyRequest {
 /// The stream state lent to the guest for one request.
 pub struct Stream {
     headers: VecHeaderMap,
-    properties: HashMap<String, Vec<u8>>,
+    /// Properties as (path segments, value): looked up without allocating, so that the
+    /// harness adds little to what the benchmark measures.
+    properties: Vec<(Vec<Vec<u8>>, Vec<u8>)>,
     /// The local response the filter sent, if any.
     pub response: Option<LocalResponse<'static>>,
+}
+
+impl Stream {
+    fn new(request: &EnvoyRequest) -> Stream {
+        let mut headers = VecHeaderMap::default();
+        for (k, v) in &request.headers {
+            let _ = headers.add(k.as_bytes(), v);
+        }
+        let properties = request
+            .properties
+            .iter()
+            .map(|(path, v)| {
+                let segments = path.split('.').map(|s| s.as_bytes().to_vec()).collect();
+                (segments, v.clone())
+            })
+            .collect();
+        Stream {
+            headers,
+            properties,
+            response: None,
+        }
+    }
 }
 
 impl StreamState for Stream {
@@ -227,12 +257,11 @@ impl StreamState for Stream {
     }
 
     fn property(&mut self, _: Invocation, path: &[&[u8]], out: &mut Vec<u8>) -> Result<(), Status> {
-        let key = path
+        let (_, value) = self
+            .properties
             .iter()
-            .map(|s| String::from_utf8_lossy(s))
-            .collect::<Vec<_>>()
-            .join(".");
-        let value = self.properties.get(&key).ok_or(Status::NotFound)?;
+            .find(|(segments, _)| segments.iter().map(Vec::as_slice).eq(path.iter().copied()))
+            .ok_or(Status::NotFound)?;
         out.extend_from_slice(value);
         Ok(())
     }
@@ -343,15 +372,7 @@ impl Plugin {
 
     /// [`Plugin::request`], returning the guest's failure instead of panicking.
     pub fn try_request(&mut self, request: &EnvoyRequest) -> Result<Reply, GuestError> {
-        let mut headers = VecHeaderMap::default();
-        for (k, v) in &request.headers {
-            let _ = headers.add(k.as_bytes(), v);
-        }
-        let stream = Stream {
-            headers,
-            properties: request.properties.clone(),
-            response: None,
-        };
+        let stream = Stream::new(request);
         let count = request.headers.len() as u32;
         let root = self.root;
         let (action, stream) = self.guest.with(stream, |scope| {
@@ -379,15 +400,7 @@ impl Plugin {
         let root = self.root;
         let mut samples = Vec::with_capacity(times);
         for _ in 0..times {
-            let mut headers = VecHeaderMap::default();
-            for (k, v) in &request.headers {
-                let _ = headers.add(k.as_bytes(), v);
-            }
-            let stream = Stream {
-                headers,
-                properties: request.properties.clone(),
-                response: None,
-            };
+            let stream = Stream::new(request);
             let (took, _) = self.guest.with(stream, |scope| {
                 let ctx = scope.on_context_create(Some(root))?;
                 let start = std::time::Instant::now();

@@ -167,9 +167,9 @@ fn host_cargo() -> util::Result<Command> {
     }
     let mut cmd = Command::new(wasm::DEBIAN_CARGO);
     cmd.env("RUSTC", wasm::DEBIAN_RUSTC)
+        .env("RUSTDOC", "/usr/bin/rustdoc")
         .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("RUSTDOC");
+        .env_remove("RUSTC_WRAPPER");
     Ok(cmd)
 }
 

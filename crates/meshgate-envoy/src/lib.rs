@@ -19,6 +19,23 @@
 //! `crates/meshgate-envoy/README.md` documents the configuration, the attribute mapping, the
 //! counters and the decision log.
 
+// As in the core: no panics on any input (configuration, attributes, metadata bytes); every
+// exception is an `#[expect]` with its reason. Tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::string_slice,
+    )
+)]
+
 pub mod config;
 // The glue is compiled (and linted) everywhere; only wasm32 exports its entry point.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]

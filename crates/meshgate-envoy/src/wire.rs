@@ -51,8 +51,11 @@ pub fn pairs(bytes: &[u8]) -> Result<PairsRef<'_>, WireError> {
         .ok_or_else(|| WireError("pairs: size".into()))?;
     let mut out = Vec::with_capacity(count);
     for i in 0..count {
-        let sizes = 4 + i * 8;
-        let (Some(klen), Some(vlen)) = (read_u32(bytes, sizes), read_u32(bytes, sizes + 4)) else {
+        let sizes = i.saturating_mul(8).saturating_add(4);
+        let (Some(klen), Some(vlen)) = (
+            read_u32(bytes, sizes),
+            read_u32(bytes, sizes.saturating_add(4)),
+        ) else {
             return err("pairs: truncated sizes");
         };
         let key = take_nul_terminated(bytes, &mut data, klen as usize)?;
@@ -87,7 +90,7 @@ fn take_nul_terminated<'b>(
     if bytes.get(end) != Some(&0) {
         return err("pairs: missing NUL terminator");
     }
-    *at = end + 1;
+    *at = end.saturating_add(1);
     Ok(value)
 }
 
@@ -181,7 +184,7 @@ fn decode_struct(bytes: &[u8], depth: usize) -> Result<Pairs<'static, Value<'sta
         if field == 1 && wire == LEN {
             let (key, value) = map_entry(r.bytes()?)?;
             // A `null` field (or one with no value) is absent.
-            if let Some(v) = decode_value(value.unwrap_or_default(), depth + 1)? {
+            if let Some(v) = decode_value(value.unwrap_or_default(), depth.saturating_add(1))? {
                 let key = String::from_utf8(key.to_vec())
                     .map_err(|_| WireError("metadata key is not UTF-8".into()))?;
                 if fields.get(&key).is_none() && fields.len() >= MAX_MAP_ENTRIES {
@@ -220,8 +223,11 @@ fn decode_value(bytes: &[u8], depth: usize) -> Result<Option<Value<'static>>, Wi
                     .map_err(|_| WireError("metadata string is not UTF-8".into()))?,
             ))),
             (4, VARINT) => Some(Value::Bool(r.varint()? != 0)),
-            (5, LEN) => Some(Value::Map(decode_struct(r.bytes()?, depth + 1)?)),
-            (6, LEN) => Some(decode_list(r.bytes()?, depth + 1)?),
+            (5, LEN) => Some(Value::Map(decode_struct(
+                r.bytes()?,
+                depth.saturating_add(1),
+            )?)),
+            (6, LEN) => Some(decode_list(r.bytes()?, depth.saturating_add(1))?),
             _ => {
                 r.skip(wire)?;
                 continue;
@@ -294,7 +300,7 @@ impl<'b> Reader<'b> {
             let Some(&b) = self.bytes.get(self.at) else {
                 return err("metadata: truncated varint");
             };
-            self.at += 1;
+            self.at = self.at.saturating_add(1);
             value |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
                 return Ok(value);

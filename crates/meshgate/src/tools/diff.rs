@@ -319,8 +319,15 @@ fn or2(a: u8, b: u8) -> u8 {
 struct Space<'s> {
     dims: Vec<Dim>,
     classes: Vec<Vec<Rep>>,
+    /// Per dimension and class, other members of the class besides its representative; kept
+    /// only for `source.principal`, whose SPIFFE ids supply derived attributes, so that an
+    /// example can use a principal that does not supply one a region needs absent.
+    alternates: Vec<Vec<Vec<Rep>>>,
     atoms: Vec<Atom<'s>>,
 }
+
+/// Most other members kept per class of `source.principal`.
+const MAX_ALTERNATES: usize = 8;
 
 impl Space<'_> {
     /// The truth values `a` can take when each dimension is in one of the classes `assign`
@@ -655,6 +662,18 @@ fn candidate_strings(seeds: &Seeds, path_like: bool) -> Vec<String> {
     out
 }
 
+/// SPIFFE ids that supply fewer derived attributes (`source.namespace`, `service_account`)
+/// than the given ones, for regions that need those absent: with a trailing segment the id has
+/// no `/ns/N/sa/S` form. Listed after the others, so they represent a class only when no other
+/// string does.
+fn principal_variants(strings: &[String]) -> Vec<String> {
+    strings
+        .iter()
+        .filter(|s| s.starts_with("spiffe://"))
+        .map(|s| format!("{s}/zz9"))
+        .collect()
+}
+
 fn ip_candidates(nets: &[ipnet::IpNet]) -> Vec<IpAddr> {
     let mut v4: Vec<u128> = vec![0, u128::from(u32::MAX)];
     let mut v6: Vec<u128> = vec![0, u128::MAX];
@@ -941,6 +960,7 @@ impl<'s> Diff<'s> {
         // Candidates, then classes by signature.
         let mut inexact = std::mem::take(&mut b.inexact);
         let mut classes: Vec<Vec<Rep>> = Vec::new();
+        let mut alternates: Vec<Vec<Vec<Rep>>> = Vec::new();
         let no_seeds = Seeds::default();
         for (d, dim) in b.dims.iter().enumerate() {
             let own = b.seeds.get(&d).unwrap_or(&no_seeds);
@@ -957,10 +977,13 @@ impl<'s> Diff<'s> {
             let candidates: Vec<Rep> = match dim {
                 Dim::Time => time_candidates(&seeds).into_iter().map(Rep::Time).collect(),
                 Dim::Attr(a) => match a.ty() {
-                    Type::Str => candidate_strings(&seeds, *a == Attr::Path)
-                        .into_iter()
-                        .map(Rep::Str)
-                        .collect(),
+                    Type::Str => {
+                        let mut strings = candidate_strings(&seeds, *a == Attr::Path);
+                        if *a == Attr::SourcePrincipal {
+                            strings.extend(principal_variants(&strings));
+                        }
+                        strings.into_iter().map(Rep::Str).collect()
+                    }
                     Type::StrList => {
                         list_candidates(&b.atoms, d, &candidate_strings(&seeds, false), dim)
                     }
@@ -985,9 +1008,11 @@ impl<'s> Diff<'s> {
                 reps.push(Rep::List(Vec::new()));
             }
             reps.extend(candidates);
-            let mut seen: HashSet<Vec<u8>> = HashSet::new();
+            let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
             let mut kept = Vec::new();
+            let mut others: Vec<Vec<Rep>> = Vec::new();
             let keep_all = !own.also.is_empty();
+            let principal = *dim == Dim::Attr(Attr::SourcePrincipal);
             for rep in reps {
                 let mut req = Request::default();
                 if !apply(&mut req, dim, &rep) {
@@ -1000,8 +1025,19 @@ impl<'s> Diff<'s> {
                     .filter(|a| a.dim == d)
                     .map(|a| (a.eval)(&env))
                     .collect();
-                if seen.insert(sig) || keep_all {
-                    kept.push(rep);
+                match seen.get(&sig) {
+                    Some(&c) if !keep_all => {
+                        if let Some(o) = others.get_mut(c).filter(|o| o.len() < MAX_ALTERNATES) {
+                            if principal {
+                                o.push(rep);
+                            }
+                        }
+                    }
+                    _ => {
+                        seen.insert(sig, kept.len());
+                        kept.push(rep);
+                        others.push(Vec::new());
+                    }
                 }
             }
             for atom in b.atoms.iter_mut().filter(|a| a.dim == d) {
@@ -1015,12 +1051,14 @@ impl<'s> Diff<'s> {
                     .collect();
             }
             classes.push(kept);
+            alternates.push(others);
         }
         inexact.sort();
         inexact.dedup();
         let space = Space {
             dims: b.dims,
             classes,
+            alternates,
             atoms: b.atoms,
         };
         let mut report = DiffReport {
@@ -1302,28 +1340,46 @@ impl Search<'_, '_> {
             .enumerate()
             .filter_map(|(d, ((dim, reps), cs))| Some((d, dim, reps.as_slice(), cs.as_deref()?)))
             .collect();
-        // An example: the first class of each dimension's set that yields a request, avoiding a
-        // derived attribute asked to be absent while the principal supplies it. `choice` holds
-        // per dimension the classes not tried yet; the first is the one chosen. A class out of
-        // range cannot happen (the search assigns only existing ones) and would yield no request.
-        let mut choice: Vec<&[usize]> = assigned.iter().map(|(.., cs)| *cs).collect();
-        let build = |choice: &[&[usize]]| -> Option<Request<'static>> {
+        // An example: the first member of each dimension's classes that yields a request,
+        // avoiding a derived attribute (`source.namespace`, `service_account`, `trust_domain`)
+        // asked to be absent while the principal supplies it. `options` lists per dimension the
+        // members of its classes in order (each class's representative, then, for
+        // `source.principal`, its other members); `choice` holds the one tried per dimension.
+        // On a conflict, the absent attribute's dimension moves to its next member; when it has
+        // none, the principal moves to its next member and the others start again.
+        let options: Vec<Vec<&Rep>> = assigned
+            .iter()
+            .map(|(d, _, reps, cs)| {
+                let others = space.alternates.get(*d);
+                cs.iter()
+                    .flat_map(|&c| {
+                        reps.get(c)
+                            .into_iter()
+                            .chain(others.and_then(|o| o.get(c)).into_iter().flatten())
+                    })
+                    .collect()
+            })
+            .collect();
+        let principal = assigned
+            .iter()
+            .position(|(_, dim, ..)| **dim == Dim::Attr(Attr::SourcePrincipal));
+        let mut choice: Vec<usize> = vec![0; assigned.len()];
+        let build = |choice: &[usize]| -> Option<Request<'static>> {
             let mut req = Request::default();
-            for ((_, dim, reps, _), cs) in assigned.iter().zip(choice) {
-                if !apply(&mut req, dim, reps.get(*cs.first()?)?) {
+            for (((_, dim, ..), opts), &k) in assigned.iter().zip(&options).zip(choice) {
+                if !apply(&mut req, dim, opts.get(k)?) {
                     return None;
                 }
             }
             Some(req)
         };
-        let conflict = |req: &Request<'_>, choice: &[&[usize]]| -> Option<usize> {
+        let conflict = |req: &Request<'_>, choice: &[usize]| -> Option<usize> {
             assigned
                 .iter()
+                .zip(&options)
                 .zip(choice)
-                .position(|((_, dim, reps, _), cs)| {
-                    let (Dim::Attr(a), Some(Rep::Absent)) =
-                        (dim, cs.first().and_then(|c| reps.get(*c)))
-                    else {
+                .position(|(((_, dim, ..), opts), &k)| {
+                    let (Dim::Attr(a), Some(Rep::Absent)) = (dim, opts.get(k)) else {
                         return false;
                     };
                     match a {
@@ -1334,19 +1390,43 @@ impl Search<'_, '_> {
                     }
                 })
         };
+        let has_next = |choice: &[usize], k: usize| -> bool {
+            match (choice.get(k), options.get(k)) {
+                (Some(&c), Some(opts)) => c.saturating_add(1) < opts.len(),
+                _ => false,
+            }
+        };
         let req = loop {
             let Some(req) = build(&choice) else { return };
             let Some(k) = conflict(&req, &choice) else {
                 break req;
             };
-            // The conflicting dimension's next class, when it has one.
-            let Some(slot) = choice.get_mut(k) else {
+            if has_next(&choice, k) {
+                if let Some(c) = choice.get_mut(k) {
+                    *c = c.saturating_add(1);
+                }
+                continue;
+            }
+            let Some(p) = principal.filter(|&p| has_next(&choice, p)) else {
                 return;
             };
-            let tried: &[usize] = slot;
-            match tried.split_first() {
-                Some((_, rest)) if !rest.is_empty() => *slot = rest,
-                _ => return,
+            for (i, c) in choice.iter_mut().enumerate() {
+                if i == p {
+                    *c = c.saturating_add(1);
+                } else if matches!(
+                    assigned.get(i),
+                    Some((
+                        _,
+                        Dim::Attr(
+                            Attr::SourceNamespace
+                                | Attr::SourceServiceAccount
+                                | Attr::SourceTrustDomain
+                        ),
+                        ..
+                    ))
+                ) {
+                    *c = 0;
+                }
             }
         };
         let before = self.old.decide_reference(&req);
@@ -1632,6 +1712,58 @@ mod tests {
                 .hour();
             assert!((18..=19).contains(&hour), "{hour}");
         }
+    }
+
+    /// Asserts that `request` decides differently under the two sets and lies in a reported
+    /// region, and that the report claims what it found.
+    fn assert_found(a: &PolicySet, b: &PolicySet, request: &str) {
+        let req = Request::from_json(request).unwrap();
+        assert_ne!(
+            a.decide_reference(&req).allowed,
+            b.decide_reference(&req).allowed,
+            "{request} should decide differently"
+        );
+        let d = Diff::new(a, b);
+        let r = d.report();
+        assert!(
+            d.region_of(&req).is_some(),
+            "{request} in no region: {}",
+            r.to_text()
+        );
+        for region in &r.decision_changes {
+            let example = Request::from_value(region.example.clone()).unwrap();
+            assert_ne!(
+                a.decide_reference(&example).allowed,
+                b.decide_reference(&example).allowed
+            );
+        }
+    }
+
+    #[test]
+    fn a_region_needing_no_namespace_uses_a_principal_that_supplies_none() {
+        let old = "allow \"a\" { from namespace \"zzz\", principal \"spiffe://cluster.local/ns/shop/sa/frontend\" }";
+        let new = format!(
+            "{old}\nallow \"b\" {{ when has source.principal unless has source.namespace }}"
+        );
+        let (a, b) = sets(old, &new);
+        assert_found(&a, &b, r#"{"source": {"principal": "x"}}"#);
+        assert!(diff(&a, &b).exact);
+    }
+
+    #[test]
+    fn a_region_needing_no_namespace_uses_another_member_of_a_spiffe_class() {
+        // The class's representative, `…/sa/zz9`, supplies a namespace; `…/sa/zz9/zz9`, of the
+        // same class, does not.
+        let old = "allow \"a\" { from principal \"spiffe://td/ns/shop/sa/**\" }";
+        let new = format!(
+            "{old}\ndeny \"d\" {{ from principal \"spiffe://td/ns/shop/sa/**\" unless has source.namespace }}"
+        );
+        let (a, b) = sets(old, &new);
+        assert_found(
+            &a,
+            &b,
+            r#"{"source": {"principal": "spiffe://td/ns/shop/sa/x/y"}}"#,
+        );
     }
 
     mod properties {

@@ -985,7 +985,14 @@ impl<'s> Diff<'s> {
                         strings.into_iter().map(Rep::Str).collect()
                     }
                     Type::StrList => {
-                        list_candidates(&b.atoms, d, &candidate_strings(&seeds, false), dim)
+                        let (lists, truncated) =
+                            list_candidates(&b.atoms, d, &candidate_strings(&seeds, false), dim);
+                        if truncated {
+                            inexact.push(format!(
+                                "`{dim}` has more than {MAX_LIST_CLASSES} classes of lists"
+                            ));
+                        }
+                        lists
                     }
                     Type::Ip => ip_candidates(&seeds.nets)
                         .into_iter()
@@ -1136,7 +1143,17 @@ impl<'s> Diff<'s> {
     }
 }
 
-fn list_candidates(atoms: &[Atom<'_>], d: usize, elements: &[String], dim: &Dim) -> Vec<Rep> {
+/// Most list classes built per claim or audience attribute.
+const MAX_LIST_CLASSES: usize = 1024;
+
+/// The lists that make different sets of `dim`'s tests true, and whether some were left out
+/// (more than [`MAX_LIST_CLASSES`]).
+fn list_candidates(
+    atoms: &[Atom<'_>],
+    d: usize,
+    elements: &[String],
+    dim: &Dim,
+) -> (Vec<Rep>, bool) {
     // Element signatures; a list's signature is what its elements make true together, so
     // every union of element signatures is a class.
     let sig = |items: &[String]| -> Vec<u8> {
@@ -1157,7 +1174,7 @@ fn list_candidates(atoms: &[Atom<'_>], d: usize, elements: &[String], dim: &Dim)
         }
     }
     let mut next = 0usize;
-    while out.len() < 256 {
+    while out.len() < MAX_LIST_CLASSES {
         let Some((_, base)) = out.get(next) else {
             break;
         };
@@ -1183,7 +1200,12 @@ fn list_candidates(atoms: &[Atom<'_>], d: usize, elements: &[String], dim: &Dim)
         // At most `out.len()`: no overflow.
         next = next.saturating_add(1);
     }
-    out.into_iter().map(|(_, v)| Rep::List(v)).collect()
+    // Lists not yet extended remain: their unions may make classes not built.
+    let truncated = next < out.len();
+    (
+        out.into_iter().map(|(_, v)| Rep::List(v)).collect(),
+        truncated,
+    )
 }
 
 struct Search<'a, 's> {
@@ -1763,6 +1785,45 @@ mod tests {
             &a,
             &b,
             r#"{"source": {"principal": "spiffe://td/ns/shop/sa/x/y"}}"#,
+        );
+    }
+
+    fn groups(n: usize) -> String {
+        let tests: Vec<String> = (1..=n)
+            .map(|i| format!("request.auth.claims[\"groups\"] contains \"g{i}\""))
+            .collect();
+        format!("allow \"a\" {{ when {} }}", tests.join(" and "))
+    }
+
+    #[test]
+    fn many_list_values_are_all_combined() {
+        let old = groups(9);
+        let new =
+            format!("{old}\ndeny \"d\" {{ when request.auth.claims[\"groups\"] contains \"g1\" }}");
+        let (a, b) = sets(&old, &new);
+        let all: Vec<String> = (1..=9).map(|i| format!("\"g{i}\"")).collect();
+        let req = format!(
+            r#"{{"request": {{"auth": {{"claims": {{"groups": [{}]}}}}}}}}"#,
+            all.join(", ")
+        );
+        assert_found(&a, &b, &req);
+        assert!(diff(&a, &b).exact);
+    }
+
+    #[test]
+    fn too_many_list_classes_make_the_report_inexact() {
+        let old = groups(11);
+        let new =
+            format!("{old}\ndeny \"d\" {{ when request.auth.claims[\"groups\"] contains \"g1\" }}");
+        let (a, b) = sets(&old, &new);
+        let r = diff(&a, &b);
+        assert!(!r.exact, "{}", r.to_text());
+        assert!(
+            r.inexact_because
+                .iter()
+                .any(|w| w.contains("classes of lists")),
+            "{:?}",
+            r.inexact_because
         );
     }
 

@@ -705,7 +705,11 @@ fn int_candidates(ranges: &[(i64, i64)]) -> Vec<i64> {
     out
 }
 
-fn time_candidates(seeds: &Seeds) -> Vec<jiff::Timestamp> {
+/// Candidate instants of the time dimension, and why they may not cover every class (empty
+/// when they do). First the instants of the weeks, days and fortnights listed in the module
+/// doc, on whole UTC hours (minutes); then the same spans at the other offsets of an hour
+/// (minute) where a zone's clock turns; then [`history_candidates`].
+fn time_candidates(seeds: &Seeds) -> (Vec<jiff::Timestamp>, Vec<String>) {
     use jiff::{SignedDuration, Timestamp};
     let step = if seeds.minutes {
         SignedDuration::from_mins(1)
@@ -729,7 +733,9 @@ fn time_candidates(seeds: &Seeds) -> Vec<jiff::Timestamp> {
     }
     let days = |n: i64| SignedDuration::from_hours(n.saturating_mul(24));
     let mut out = Vec::new();
+    let mut spans: Vec<(Timestamp, SignedDuration)> = Vec::new();
     let mut span = |start: Timestamp, len: SignedDuration| {
+        spans.push((start, len));
         let mut t = start;
         let end = start.checked_add(len).unwrap_or(start);
         while t < end {
@@ -763,7 +769,216 @@ fn time_candidates(seeds: &Seeds) -> Vec<jiff::Timestamp> {
         }
     }
     out.extend(exact_points);
+    let unit = if seeds.minutes { 60 } else { 3600 };
+    let zones = distinct_zones(seeds);
+    let (intervals, mut inexact) = offset_intervals(&zones, seeds);
+    let residues = residues(&intervals, unit);
+    for (start, len) in spans {
+        for base in aligned(start, len, unit) {
+            out.extend(
+                residues
+                    .iter()
+                    .filter(|r| **r != 0)
+                    .filter_map(|r| Timestamp::from_second(base.checked_add(*r)?).ok()),
+            );
+        }
+    }
+    if history_candidates(&intervals, &residues, unit, &mut out) {
+        inexact.push(format!(
+            "`time`: the zones' offset history needs more than {MAX_HISTORY_CANDIDATES} instants"
+        ));
+    }
+    (out, inexact)
+}
+
+/// The zones the rules name, each once.
+fn distinct_zones(seeds: &Seeds) -> Vec<&jiff::tz::TimeZone> {
+    let mut zones: Vec<&jiff::tz::TimeZone> = Vec::new();
+    for z in &seeds.zones {
+        if !zones.contains(&z) {
+            zones.push(z);
+        }
+    }
+    zones
+}
+
+/// The last instant whose offsets the diff walks: zones repeat their rules after it.
+const HISTORY_END: &str = "2100-01-01T00:00:00Z";
+/// Most transitions walked per zone.
+const MAX_TRANSITIONS: usize = 10_000;
+/// Most instants tried for the zones' offset history.
+const MAX_HISTORY_CANDIDATES: usize = 200_000;
+
+/// A stretch of time in which every zone keeps one offset and no date or instant a rule names
+/// is passed: its start, end (exclusive), the zones' offsets in seconds, and its place among
+/// the named dates and instants.
+struct Interval {
+    start: jiff::Timestamp,
+    end: jiff::Timestamp,
+    offsets: Vec<i32>,
+    place: usize,
+}
+
+/// The zones' history cut into [`Interval`]s, from before their first transition to
+/// [`HISTORY_END`] and a week beyond, and why it is incomplete (empty when it is not).
+fn offset_intervals(zones: &[&jiff::tz::TimeZone], seeds: &Seeds) -> (Vec<Interval>, Vec<String>) {
+    use jiff::{SignedDuration, Timestamp};
+    let mut inexact = Vec::new();
+    let Ok(end) = HISTORY_END.parse::<Timestamp>() else {
+        return (
+            Vec::new(),
+            vec!["`time`: no end for the zones' history".to_string()],
+        );
+    };
+    let days = |n: i64| SignedDuration::from_hours(n.saturating_mul(24));
+    let mut points: Vec<Timestamp> = Vec::new();
+    for z in zones {
+        let mut n = 0usize;
+        for tr in z.following(Timestamp::MIN) {
+            if tr.timestamp() >= end {
+                break;
+            }
+            if n >= MAX_TRANSITIONS {
+                inexact.push(format!(
+                    "`time`: a zone has more than {MAX_TRANSITIONS} transitions before 2100"
+                ));
+                break;
+            }
+            n = n.saturating_add(1);
+            points.push(tr.timestamp());
+        }
+    }
+    // Named dates and instants split intervals, so that two instants of one interval are on
+    // the same side of each. A date's zoned day lies within two days of its UTC midnight (the
+    // fortnight tried around it covers those days instant by instant); an instant and the next
+    // nanosecond bound an interval of their own (`time > t` and `time >= t` differ there).
+    let mut marks: Vec<Timestamp> = Vec::new();
+    for d in &seeds.dates {
+        if let Ok(t) =
+            jiff::tz::TimeZone::UTC.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+        {
+            marks.extend(
+                [t.checked_sub(days(2)).ok(), t.checked_add(days(3)).ok()]
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+    }
+    for t in &seeds.times {
+        marks.push(*t);
+        marks.extend(t.checked_add(SignedDuration::from_nanos(1)).ok());
+    }
+    marks.sort();
+    marks.dedup();
+    points.extend(marks.iter().copied());
+    points.push(end);
+    points.sort();
+    points.dedup();
+    let first = points
+        .first()
+        .and_then(|p| p.checked_sub(days(8)).ok())
+        .unwrap_or(Timestamp::MIN);
+    let mut starts = vec![first];
+    starts.extend(points.iter().copied().filter(|p| *p > first));
+    let mut out = Vec::with_capacity(starts.len());
+    for (i, &start) in starts.iter().enumerate() {
+        let end = match starts.get(i.saturating_add(1)) {
+            Some(e) => *e,
+            None => start.checked_add(days(8)).unwrap_or(Timestamp::MAX),
+        };
+        out.push(Interval {
+            start,
+            end,
+            offsets: zones.iter().map(|z| z.to_offset(start).seconds()).collect(),
+            place: marks.partition_point(|m| *m <= start),
+        });
+    }
+    (out, inexact)
+}
+
+/// The seconds past a whole UTC hour (`unit` 3600) or minute (60) at which some zone's clock
+/// turns to a new hour (minute) in some interval: 0, and e.g. 1800 for UTC+5:30.
+fn residues(intervals: &[Interval], unit: i64) -> Vec<i64> {
+    let mut out = vec![0];
+    for o in intervals.iter().flat_map(|i| &i.offsets) {
+        let r = i64::from(*o).saturating_neg().rem_euclid(unit);
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out.sort_unstable();
     out
+}
+
+/// The whole UTC hours (minutes, `unit` 60), as seconds, from the one at or before `start`
+/// to `start + len`.
+fn aligned(start: jiff::Timestamp, len: jiff::SignedDuration, unit: i64) -> Vec<i64> {
+    let from = start.as_second().div_euclid(unit).saturating_mul(unit);
+    let to = start.as_second().saturating_add(len.as_secs());
+    let mut out = Vec::new();
+    let mut t = from;
+    while t <= to {
+        out.push(t);
+        t = match t.checked_add(unit) {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    out
+}
+
+/// Adds to `out` an instant of every class the intervals hold: instants of one interval are
+/// alike when they are a whole number of weeks apart (each zone's weekday, hour and minute
+/// then agree, and so does every named date and instant), so each interval's offsets and
+/// place need each hour (minute) of a week, at each residue, once. `true` when it stopped at
+/// [`MAX_HISTORY_CANDIDATES`].
+fn history_candidates(
+    intervals: &[Interval],
+    residues: &[i64],
+    unit: i64,
+    out: &mut Vec<jiff::Timestamp>,
+) -> bool {
+    use jiff::{SignedDuration, Timestamp};
+    const WEEK: i64 = 7 * 24 * 3600;
+    let full = usize::try_from(WEEK / unit)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(residues.len());
+    let mut seen: HashMap<(&[i32], usize), HashSet<i64>> = HashMap::new();
+    let mut added = 0usize;
+    for iv in intervals {
+        let week_seen = seen.entry((&iv.offsets, iv.place)).or_default();
+        if week_seen.len() >= full {
+            continue;
+        }
+        // The interval's own start, when it cuts a clock's hour (minute): the part after it.
+        let start_second = iv.start.as_second();
+        if iv.start.subsec_nanosecond() != 0 || !residues.contains(&start_second.rem_euclid(unit)) {
+            added = added.saturating_add(1);
+            out.push(iv.start);
+        }
+        let len = iv
+            .end
+            .duration_since(iv.start)
+            .min(SignedDuration::from_hours(8 * 24));
+        for base in aligned(iv.start, len, unit) {
+            for r in residues {
+                let Some(Ok(t)) = base.checked_add(*r).map(Timestamp::from_second) else {
+                    continue;
+                };
+                if t < iv.start || t >= iv.end {
+                    continue;
+                }
+                if week_seen.insert(t.as_second().rem_euclid(WEEK)) {
+                    if added >= MAX_HISTORY_CANDIDATES {
+                        return true;
+                    }
+                    added = added.saturating_add(1);
+                    out.push(t);
+                }
+            }
+        }
+    }
+    false
 }
 
 fn context_candidates(seeds: &Seeds) -> Vec<Value<'static>> {
@@ -975,7 +1190,11 @@ impl<'s> Diff<'s> {
                 ));
             }
             let candidates: Vec<Rep> = match dim {
-                Dim::Time => time_candidates(&seeds).into_iter().map(Rep::Time).collect(),
+                Dim::Time => {
+                    let (times, why) = time_candidates(&seeds);
+                    inexact.extend(why);
+                    times.into_iter().map(Rep::Time).collect()
+                }
                 Dim::Attr(a) => match a.ty() {
                     Type::Str => {
                         let mut strings = candidate_strings(&seeds, *a == Attr::Path);
@@ -1827,6 +2046,34 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_zone_half_an_hour_off_utc_is_tried_at_half_hours() {
+        let old = "allow \"a\" { when time.hour == 8 timezone \"Asia/Kolkata\" }";
+        let new = format!("{old}\ndeny \"d\" {{ when time.hour == 2 }}");
+        let (a, b) = sets(old, &new);
+        assert_found(&a, &b, r#"{"time": "2026-01-05T02:45:00Z"}"#);
+        assert!(diff(&a, &b).exact);
+    }
+
+    #[test]
+    fn offsets_a_zone_had_in_other_years_are_tried() {
+        // Moscow was UTC+4 from 2011 to 2014, UTC+3 in 2026.
+        let old = "allow \"a\" { when time.hour == 8 timezone \"Europe/Moscow\" }";
+        let new = format!("{old}\ndeny \"d\" {{ when time.hour == 4 }}");
+        let (a, b) = sets(old, &new);
+        assert_found(&a, &b, r#"{"time": "2012-01-05T04:30:00Z"}"#);
+        assert!(diff(&a, &b).exact);
+    }
+
+    #[test]
+    fn local_mean_time_offsets_are_tried() {
+        // Before 1893 Berlin kept local mean time, UTC+0:53:28: 08:00 there is 07:06:32Z.
+        let old = "allow \"a\" { when time.hour == 8 timezone \"Europe/Berlin\" }";
+        let new = format!("{old}\ndeny \"d\" {{ when time.hour == 7 }}");
+        let (a, b) = sets(old, &new);
+        assert_found(&a, &b, r#"{"time": "1880-03-01T07:30:00Z"}"#);
+    }
+
     mod properties {
         use proptest::prelude::*;
 
@@ -1869,6 +2116,8 @@ mod tests {
             "",
             "timezone \"Europe/Berlin\"",
             "timezone \"America/New_York\"",
+            "timezone \"Asia/Kolkata\"",
+            "timezone \"Europe/Moscow\"",
         ];
 
         #[derive(Clone, Debug)]
@@ -1982,7 +2231,12 @@ mod tests {
                     opt(&["prod", "dev"]),
                 ),
                 (
-                    proptest::option::of(0i64..(2 * 366 * 24 * 60)),
+                    // Minutes after 2026-01-01, mostly in 2026 and 2027, sometimes back to 1850
+                    // or on to 2100 (zones' offsets differed then).
+                    proptest::option::of(prop_oneof![
+                        3 => 0i64..(2 * 366 * 24 * 60),
+                        1 => (-176i64 * 366 * 24 * 60)..(74 * 366 * 24 * 60),
+                    ]),
                     opt(&["1", "0"]),
                     proptest::option::of(proptest::sample::subsequence(
                         &["admins", "guests", "staff"][..],

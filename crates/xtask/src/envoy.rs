@@ -71,8 +71,8 @@ pub fn run(args: &[String]) -> util::Result {
 /// paths, `wasm32-unknown-unknown` first.
 pub fn build_filter(toolchain: &Toolchain) -> util::Result<Vec<PathBuf>> {
     // The size-tuned profile (`opt-level = "s"`) of the JS package. At `opt-level = 3` the
-    // wasm32 build of the core at commit a9352eb misparsed every policy (a NUL read past the end
-    // of the text) while `s` and native builds were right; see the README.
+    // wasm32 build misparses every policy (a NUL read past the end of the text) while `s` and
+    // native builds are right; see the filter's README.
     let build = Build::default();
     let mut out = Vec::new();
     let dir = toolchain.cargo_build(PACKAGE, wasm::TARGET, &build)?;

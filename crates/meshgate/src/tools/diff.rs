@@ -6,31 +6,38 @@
 //! 1. Every attribute the two sets test (a *dimension*; all of `time`, `time.hour`,
 //!    `time.minute`, `time.weekday` and `time.date` form one) gets a finite set of candidate
 //!    values: every exact string written in a rule, an instance of every glob (`*` and `**`
-//!    filled in), a string matching none of them; both ends of every CIDR and port or hour
-//!    range and the addresses and numbers just outside them; every hour (or minute, when a rule
-//!    tests minutes) of a week in each UTC offset the rules' time zones take in 2026 and of the
-//!    fortnight around every date and instant a rule names; each context literal and the
-//!    numbers around each context range; and "absent". Lists (JWT claims, audiences) get
-//!    every combination of element classes that makes a different set of tests true.
+//!    filled in), a string matching none of them (and, for `source.principal`, each SPIFFE id
+//!    with a segment added, which supplies no namespace or service account); both ends of every
+//!    CIDR and port or hour range and the addresses and numbers just outside them; for time,
+//!    every hour (or minute, when a rule tests minutes) of a week in winter and one in summer of
+//!    2026, of the days around each 2026 transition of the rules' zones and of the fortnight
+//!    around every date and instant a rule names, each also at the offsets past the hour
+//!    (minute) where some zone's clock turns (e.g. :30 for UTC+5:30), and then one week of
+//!    every combination of the zones' offsets over their history up to 2100; each context
+//!    literal and the numbers around each context range; and "absent". Lists (JWT claims,
+//!    audiences) get every combination of element classes that makes a different set of tests
+//!    true, up to 1024 of them.
 //! 2. Candidates that make the same tests come out the same (the same *signature*) form one
 //!    class, so every value of the attribute behaves like one class's representative.
 //! 3. A search assigns classes to dimensions one at a time. At each step it evaluates every
 //!    rule of both sets three-valued over the assigned dimensions ("could match", "cannot
 //!    match"). A branch is cut as soon as no changed rule (added, removed or edited) can
-//!    match, since then both sets decide alike; and as soon as every rule's outcome is fixed,
+//!    match, since then both sets decide alike; and as soon as both sets' `allowed` is fixed,
 //!    the branch is one region, decided concretely with both sets on an example request.
 //!
-//! The result lists each region whose decision (allowed, or the deciding rules) differs, with
-//! a description, an example request, and the decisions before and after. Regions where only
-//! the deciding rules change are reported apart from those where `allowed` changes.
+//! The result lists each region where `allowed` differs, with a description, an example
+//! request, and the decisions before and after. Regions where only the deciding rules (the
+//! reasons) change are not reported.
 //!
 //! Exactness: the diff is exact (every request deciding differently lies in a reported region)
 //! for exact strings, globs whose only wildcard is a trailing `*` or `/**` (they nest or are
-//! disjoint), CIDRs, ports, hours, minutes, weekdays, dates, instants, `has`, and context
-//! strings, integers and booleans. It is not guaranteed for two globs on one attribute with a
-//! wildcard in the middle of one of them (their overlap may not be among the candidates), for
-//! comparisons of one attribute with another, and for `contains` on context lists: when a set
-//! uses these, the report says `exact: false` and why.
+//! disjoint) or a single glob of any shape per attribute, CIDRs, ports, claims and audiences,
+//! hours, minutes, weekdays, dates and instants in any zones up to 2100, `has`, and context
+//! strings, integers and booleans. It is not guaranteed for several distinct globs on one
+//! attribute with a wildcard before the end of one of them (their overlap may not be among the
+//! candidates), for comparisons of one attribute with another, for `contains` on context
+//! lists, and when a limit is reached (more than 1024 list classes, the zones' history, the
+//! search's steps or regions): then the report says `exact: false` and why.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -1308,9 +1315,18 @@ impl<'s> Diff<'s> {
                 steps: 0,
                 regions: Vec::new(),
                 incomplete: false,
+                unbuilt: 0,
             };
             let mut assign = vec![None; space.dims.len()];
             search.run(&mut assign);
+            if search.unbuilt > 0 {
+                report.exact = false;
+                report.inexact_because.push(format!(
+                    "no request could be built for {} region(s) (e.g. two claims under one \
+                     key); requests there that decide differently are not reported",
+                    search.unbuilt
+                ));
+            }
             if search.incomplete {
                 report.exact = false;
                 report.inexact_because.push(format!(
@@ -1440,6 +1456,8 @@ struct Search<'a, 's> {
     steps: usize,
     regions: Vec<Region>,
     incomplete: bool,
+    /// Regions left out because no request of theirs could be built.
+    unbuilt: usize,
 }
 
 impl Search<'_, '_> {
@@ -1642,7 +1660,10 @@ impl Search<'_, '_> {
             }
         };
         let req = loop {
-            let Some(req) = build(&choice) else { return };
+            let Some(req) = build(&choice) else {
+                self.unbuilt = self.unbuilt.saturating_add(1);
+                return;
+            };
             let Some(k) = conflict(&req, &choice) else {
                 break req;
             };
@@ -1652,6 +1673,10 @@ impl Search<'_, '_> {
                 }
                 continue;
             }
+            // Every principal tried supplies the attribute: the members of a class differ only
+            // where a glob's wildcard is filled in, and an instance filling `**` with two
+            // segments (or `*` with one) has no `/ns/N/sa/S` form when any member lacks it, so
+            // the region holds no request.
             let Some(p) = principal.filter(|&p| has_next(&choice, p)) else {
                 return;
             };
@@ -2089,6 +2114,32 @@ mod tests {
             &a,
             &b,
             r#"{"request": {"host": "x.example.com", "path": "/admin/y"}}"#,
+        );
+    }
+
+    #[test]
+    fn a_region_without_an_example_makes_the_report_inexact() {
+        // Two claims under one key are two dimensions whose values the diff cannot yet put in
+        // one request: the region holding both is left out, and the report says so.
+        let both = "request.auth.claims[\"org\"][\"team\"] contains \"x\" and request.auth.claims[\"org\"][\"role\"] contains \"y\"";
+        let old = format!("allow \"a\" {{ when {both} }}");
+        let new = format!(
+            "{old}\ndeny \"d\" {{ when request.auth.claims[\"org\"][\"team\"] contains \"x\" }}"
+        );
+        let (a, b) = sets(&old, &new);
+        let req = Request::from_json(
+            r#"{"request": {"auth": {"claims": {"org": {"team": ["x"], "role": ["y"]}}}}}"#,
+        )
+        .unwrap();
+        assert!(a.decide_reference(&req).allowed && !b.decide_reference(&req).allowed);
+        let r = diff(&a, &b);
+        assert!(!r.exact, "{}", r.to_text());
+        assert!(
+            r.inexact_because
+                .iter()
+                .any(|w| w.contains("no request could be built")),
+            "{:?}",
+            r.inexact_because
         );
     }
 

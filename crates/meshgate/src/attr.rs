@@ -295,12 +295,23 @@ pub fn suggest(path: &str) -> Option<String> {
     closest(path, PATHS.iter().map(|(p, _)| *p))
 }
 
+/// Longest word (in characters) that gets a did-you-mean suggestion.
+const MAX_SUGGESTED_LEN: usize = 64;
+
 /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
 pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
+    // The distance costs length × length: a hostile policy with thousands of long misspelt
+    // names must not make validation slow, so long words get no suggestion, and candidates
+    // whose length alone puts them out of reach are skipped before measuring.
+    if word.chars().count() > MAX_SUGGESTED_LEN {
+        return None;
+    }
+    let reach = |c: &str| (c.len().max(word.len()) / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .filter(|c| c.len().abs_diff(word.len()) <= reach(c))
+        .map(|c| (strsim::osa_distance(word, c), c))
+        .filter(|(d, c)| *d <= reach(c))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c.to_string())
 }

@@ -2096,11 +2096,12 @@ mod tests {
 
     #[test]
     fn local_mean_time_offsets_are_tried() {
-        // Before 1893 Berlin kept local mean time, UTC+0:53:28: 08:00 there is 07:06:32Z.
+        // Before 1893 Berlin kept local mean time, UTC+0:53:28: 08:00 to 09:00 there is
+        // 07:06:32Z to 08:06:32Z, the only time Berlin's hour 8 meets UTC's hour 8.
         let old = "allow \"a\" { when time.hour == 8 timezone \"Europe/Berlin\" }";
-        let new = format!("{old}\ndeny \"d\" {{ when time.hour == 7 }}");
+        let new = format!("{old}\ndeny \"d\" {{ when time.hour == 8 }}");
         let (a, b) = sets(old, &new);
-        assert_found(&a, &b, r#"{"time": "1880-03-01T07:30:00Z"}"#);
+        assert_found(&a, &b, r#"{"time": "1880-03-01T08:03:00Z"}"#);
     }
 
     #[test]

@@ -161,9 +161,20 @@ def test_dicts_off_the_fast_path_read_the_same() -> None:
         {"source": {"principal": Name("spiffe://td/ns/a/sa/b")}},
         {"context": {"deep": deep}},
         {"context": {"t": (1, "a", True)}, "request": {"auth": {"audiences": ("x", "y")}}},
-        {"source": {"labels": {f"k{i}": str(i) for i in range(1000)}}},
+        {"source": {"labels": {f"k{i}": str(i) for i in range(256)}}},
         {"context": {"big": 2**63 - 1, "small": -(2**63)}},
         {"time": "2026-03-29T01:30:00+02:00", "source": {"ip": "::ffff:10.0.0.1"}},
     ):
         want = json.loads(json.dumps(d, default=list))
         assert meshgate.Request(d) == meshgate.Request.from_json(json.dumps(want)), d
+
+
+def test_dicts_are_held_to_the_request_limits() -> None:
+    labels = {f"k{i}": "v" for i in range(257)}
+    for request in ({"source": {"labels": labels}}, {"request": {"path": "/" + "a" * (64 << 10)}}):
+        with pytest.raises(meshgate.RequestError) as from_dict:
+            meshgate.Request(request)
+        with pytest.raises(meshgate.RequestError) as from_json:
+            meshgate.Request.from_json(json.dumps(request))
+        assert str(from_dict.value) == str(from_json.value)
+        assert "RequestLimits::" in str(from_dict.value)

@@ -14,21 +14,18 @@ pub fn abnormality(path: &str) -> Option<&'static str> {
     if path.contains('\\') {
         return Some("a backslash");
     }
-    let lower_encoded = |code: &str| {
-        path.as_bytes().windows(3).any(|w| {
-            w.first() == Some(&b'%')
-                && w.get(1..)
-                    .is_some_and(|h| h.eq_ignore_ascii_case(code.as_bytes()))
-        })
-    };
-    if lower_encoded("2e") {
-        return Some("a percent-encoded `.`");
-    }
-    if lower_encoded("2f") {
-        return Some("a percent-encoded `/`");
-    }
-    if lower_encoded("5c") {
-        return Some("a percent-encoded `\\`");
+    // One pass over the `%`s (most paths have none); what follows each is its escape.
+    for escape in path.split('%').skip(1) {
+        let code = escape.get(..2).unwrap_or_default();
+        if code.eq_ignore_ascii_case("2e") {
+            return Some("a percent-encoded `.`");
+        }
+        if code.eq_ignore_ascii_case("2f") {
+            return Some("a percent-encoded `/`");
+        }
+        if code.eq_ignore_ascii_case("5c") {
+            return Some("a percent-encoded `\\`");
+        }
     }
     // The first segment is before the leading `/`; the last may be empty (a trailing `/`).
     let mut segments = path.split('/').skip(1).peekable();

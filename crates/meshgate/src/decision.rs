@@ -4,8 +4,9 @@
 //! `{"allowed": bool, "reasons": [rule ids], "audits": [rule ids],
 //!   "dry_run": [{"rule": id, "effect": "allow"|"deny"|"audit"}],
 //!   "errors": [{"rule": id, "message": text}]}`.
-//! `reasons` holds the deny rule that decided, or every allow rule that matched; it is empty
-//! when no rule matched (default deny) or when an error denied the request.
+//! `reasons` holds the deny rule that decided, every allow rule that matched, or the
+//! `default allow` that opened the workload; it is empty when nothing allowed the request
+//! (default deny) or when an error denied it.
 
 use serde::Serialize;
 use smallvec::SmallVec;
@@ -18,7 +19,8 @@ use crate::model::Effect;
 pub struct Decision<'p> {
     /// Whether the request is allowed.
     pub allowed: bool,
-    /// The rules that decided: the first matching deny, or every matching allow.
+    /// The rules that decided: the first matching deny, every matching allow, or the
+    /// `default allow` that opened the workload.
     pub reasons: SmallVec<[&'p str; 2]>,
     /// Audit rules that matched.
     pub audits: SmallVec<[&'p str; 2]>,

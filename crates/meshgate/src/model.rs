@@ -23,6 +23,10 @@ pub struct Rule {
     pub span: Span,
     /// Span of the id.
     pub id_span: Span,
+    /// `select` clauses: the workloads the rule applies to; any one must hold (none means every
+    /// workload). For a non-dry-run allow rule they are also the workloads it *claims*, which
+    /// closes them to every [`DefaultAllow`] (spec §4.4).
+    pub select: Vec<Clause>,
     /// `from` clauses: any one must hold (none means any caller).
     pub from: Vec<Clause>,
     /// `to` clauses: any one must hold (none means any target).
@@ -36,6 +40,27 @@ pub struct Rule {
     pub unless: Vec<Cond>,
     /// Time zone of `time.hour`, `time.minute`, `time.weekday`, `time.date` (UTC by default).
     pub zone: Zone,
+}
+
+/// A `default allow "ID" { select … }` item: a request that no rule decided is allowed when
+/// its workload is selected here and claimed by no allow rule (spec §4.4).
+#[derive(Clone, Debug)]
+pub struct DefaultAllow {
+    /// Unique id (shared with rule ids), reported in `reasons` when the default allows.
+    pub id: String,
+    /// The whole declaration.
+    pub span: Span,
+    /// Span of the id.
+    pub id_span: Span,
+    /// The workloads it opens: any one clause must hold (none means every workload).
+    pub select: Vec<Clause>,
+}
+
+impl Rule {
+    /// Whether the rule claims workloads: a non-dry-run allow rule (spec §4.4).
+    pub fn claims(&self) -> bool {
+        self.effect == Effect::Allow && !self.dry_run
+    }
 }
 
 /// A rule's time zone.
@@ -74,7 +99,7 @@ impl Rule {
     }
 }
 
-/// One `from` or `to` clause: all its tests must hold.
+/// One `select`, `from` or `to` clause: all its tests must hold.
 #[derive(Clone, Debug)]
 pub struct Clause {
     /// The tests (matchers).

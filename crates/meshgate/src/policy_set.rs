@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::decision::Decision;
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::limits::PolicyLimits;
-use crate::model::{Role, Rule};
+use crate::model::{DefaultAllow, Role, Rule};
 use crate::request::Request;
 use crate::span::{FileId, SourceFile, Span};
 use crate::{eval, syntax, validate};
@@ -19,6 +19,7 @@ use crate::{eval, syntax, validate};
 pub struct PolicySet {
     files: Vec<Arc<SourceFile>>,
     rules: Arc<[Rule]>,
+    defaults: Arc<[DefaultAllow]>,
     roles: HashMap<String, Role>,
     warnings: Vec<Diagnostic>,
 }
@@ -79,6 +80,7 @@ impl PolicySetBuilder {
         Ok(PolicySet {
             files: self.files.clone(),
             rules: validated.rules.into(),
+            defaults: validated.defaults.into(),
             roles: validated.roles,
             warnings: diagnostics,
         })
@@ -180,6 +182,16 @@ impl PolicySet {
         Arc::clone(&self.rules)
     }
 
+    /// The `default allow` items, in set order (spec §4.4).
+    pub fn defaults(&self) -> &[DefaultAllow] {
+        &self.defaults
+    }
+
+    /// The defaults, shared (the engine keeps this instead of a copy).
+    pub fn shared_defaults(&self) -> Arc<[DefaultAllow]> {
+        Arc::clone(&self.defaults)
+    }
+
     /// The rule with this id.
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
@@ -203,6 +215,6 @@ impl PolicySet {
     /// Decides with the reference evaluator: every rule in order. Use [`crate::Engine`] to
     /// decide fast; this exists as the oracle the engine is tested against.
     pub fn decide_reference(&self, request: &Request<'_>) -> Decision<'_> {
-        eval::reference::decide(&self.rules, request)
+        eval::reference::decide(&self.rules, &self.defaults, request)
     }
 }

@@ -141,6 +141,32 @@ fn to_matcher() -> impl Strategy<Value = String> {
     (neg, body).prop_map(|(n, b)| format!("{n}{b}"))
 }
 
+fn select_matcher() -> impl Strategy<Value = String> {
+    let neg = prop::bool::weighted(0.1).prop_map(|n| if n { "not " } else { "" });
+    let body = prop_oneof![
+        3 => strs(NAMESPACES, 2).prop_map(|v| format!("namespace {}", lit_list(&v, true))),
+        2 => (select(&["app", "tier"][..]), strs(&["db", "web"], 1)).prop_map(|(k, v)| format!("label {k} = {}", lit_list(&v, true))),
+    ];
+    (neg, body).prop_map(|(n, b)| format!("{n}{b}"))
+}
+
+/// `default allow` items (spec §4.4), usually none.
+fn defaults() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        proptest::collection::vec(clause(select_matcher()), 0..=2),
+        0..=2,
+    )
+    .prop_map(|ds| {
+        ds.iter()
+            .enumerate()
+            .map(|(i, select)| {
+                let body: String = select.iter().map(|c| format!(" select {c}")).collect();
+                format!("default allow \"default-{i}\" {{{body} }}\n")
+            })
+            .collect()
+    })
+}
+
 fn clause(m: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
     proptest::collection::vec(m, 1..=3).prop_map(|v| v.join(", "))
 }
@@ -259,48 +285,53 @@ fn rule(i: usize) -> impl Strategy<Value = String> {
     (
         select(&["allow", "allow", "allow", "deny", "audit"][..]),
         prop::bool::weighted(0.15),
-        proptest::collection::vec(clause(from_matcher()), 0..=2),
+        (
+            proptest::collection::vec(clause(select_matcher()), 0..=2),
+            proptest::collection::vec(clause(from_matcher()), 0..=2),
+        ),
         proptest::collection::vec(clause(to_matcher()), 0..=2),
         proptest::collection::vec(select(&["r0", "r1", "r2", "r3"][..]), 0..=2),
         proptest::collection::vec(expr(), 0..=2),
         proptest::option::weighted(0.2, expr()),
         proptest::option::weighted(0.3, select(ZONES)),
     )
-        .prop_map(move |(effect, dry, from, to, grants, when, unless, zone)| {
-            let effect = if effect != "allow" && !grants.is_empty() {
-                "allow"
-            } else {
-                effect
-            };
-            let mut body = String::new();
-            from.iter()
-                .for_each(|c| body.push_str(&format!("  from {c}\n")));
-            to.iter()
-                .for_each(|c| body.push_str(&format!("  to {c}\n")));
-            if !grants.is_empty() {
-                body.push_str(&format!("  grant {}\n", grants.join(", ")));
-            }
-            when.iter()
-                .for_each(|e| body.push_str(&format!("  when {e}\n")));
-            if let Some(u) = unless {
-                body.push_str(&format!("  unless {u}\n"));
-            }
-            if let Some(z) = zone {
-                body.push_str(&format!("  timezone {z:?}\n"));
-            }
-            format!(
-                "{}{effect} \"rule-{i}\" {{\n{body}}}\n",
-                if dry { "dry_run " } else { "" }
-            )
-        })
+        .prop_map(
+            move |(effect, dry, (sel, from), to, grants, when, unless, zone)| {
+                let effect = if effect != "allow" && !grants.is_empty() {
+                    "allow"
+                } else {
+                    effect
+                };
+                let mut body = String::new();
+                sel.iter()
+                    .for_each(|c| body.push_str(&format!("  select {c}\n")));
+                from.iter()
+                    .for_each(|c| body.push_str(&format!("  from {c}\n")));
+                to.iter()
+                    .for_each(|c| body.push_str(&format!("  to {c}\n")));
+                if !grants.is_empty() {
+                    body.push_str(&format!("  grant {}\n", grants.join(", ")));
+                }
+                when.iter()
+                    .for_each(|e| body.push_str(&format!("  when {e}\n")));
+                if let Some(u) = unless {
+                    body.push_str(&format!("  unless {u}\n"));
+                }
+                if let Some(z) = zone {
+                    body.push_str(&format!("  timezone {z:?}\n"));
+                }
+                format!(
+                    "{}{effect} \"rule-{i}\" {{\n{body}}}\n",
+                    if dry { "dry_run " } else { "" }
+                )
+            },
+        )
 }
 
 fn policy() -> impl Strategy<Value = String> {
     (1usize..=12).prop_flat_map(|n| {
-        (0..n)
-            .map(rule)
-            .collect::<Vec<_>>()
-            .prop_map(|rules| format!("{ROLES}\n{}", rules.join("\n")))
+        ((0..n).map(rule).collect::<Vec<_>>(), defaults())
+            .prop_map(|(rules, defaults)| format!("{ROLES}\n{defaults}{}", rules.join("\n")))
     })
 }
 

@@ -3,8 +3,8 @@
 //! Every rule is posted exactly once: under the keys of the one dimension that selects it best,
 //! or on the residual list when no dimension can. A dimension can key a rule when the rule can
 //! only match if the request's value on that dimension is one of a known set: every `from` (or
-//! every `to`) clause holds a positive exact test of the attribute, or every granted
-//! permission restricts it. Lookups then yield a superset of the rules that can match; the
+//! every `to`, or every `select`) clause holds a positive exact test of the attribute, or every
+//! granted permission restricts it. Lookups then yield a superset of the rules that can match; the
 //! engine evaluates only those. Soundness (never missing a rule that matches) rests on that
 //! "every clause" condition, and is checked against the reference evaluator by the
 //! equivalence property test.
@@ -174,6 +174,15 @@ fn options(rule: &Rule) -> Vec<Option_> {
             out.push(Option_::Str(d, keys));
         }
     }
+    // `select` is ANDed with the rest of the scope, so its namespaces key the rule as well.
+    if let (Some(keys), Some(d)) = (
+        exact_keys(&rule.select, &Attr::DestNamespace),
+        dims()
+            .find(|(_, a)| *a == Attr::DestNamespace)
+            .map(|(d, _)| d),
+    ) {
+        out.push(Option_::Str(d, keys));
+    }
     // Hosts granted by roles: every permission must restrict the host to exact names.
     if !rule.grants.is_empty() {
         let host_keys: Option<Vec<Box<str>>> = rule
@@ -227,7 +236,7 @@ fn options(rule: &Rule) -> Vec<Option_> {
 
 /// The exact values `attr` must take for some clause to hold, when every clause has a positive
 /// all-exact test of `attr`; `None` otherwise (including when there are no clauses).
-fn exact_keys(clauses: &[Clause], attr: &Attr) -> Option<Vec<Box<str>>> {
+pub(super) fn exact_keys(clauses: &[Clause], attr: &Attr) -> Option<Vec<Box<str>>> {
     if clauses.is_empty() {
         return None;
     }

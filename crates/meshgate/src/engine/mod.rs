@@ -7,6 +7,7 @@
 //! them (see [`crate::eval::reference`]). A decision takes no lock and, for a request whose
 //! strings are borrowed, allocates nothing unless more than eight rules of one group match.
 
+mod claims;
 mod index;
 mod strmap;
 mod trie;
@@ -20,7 +21,7 @@ pub use index::IndexStats;
 use crate::PolicySet;
 use crate::decision::{Decision, DryRun, EvalError};
 use crate::eval::{self, Env};
-use crate::model::{Effect, Rule};
+use crate::model::{DefaultAllow, Effect, Rule};
 use crate::request::Request;
 
 /// An immutable decision engine compiled from a [`PolicySet`]. `Send + Sync` and cheap to
@@ -32,9 +33,12 @@ pub struct Engine {
 
 struct Compiled {
     rules: Arc<[Rule]>,
+    defaults: Arc<[DefaultAllow]>,
     deny: index::Index,
     allow: index::Index,
     observe: index::Index,
+    /// Which allow rules claim which workloads; built only when the set has defaults.
+    claims: Option<claims::Claims>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -63,10 +67,14 @@ impl Engine {
         let deny = group(|r| !r.dry_run && r.effect == Effect::Deny);
         let allow = group(|r| !r.dry_run && r.effect == Effect::Allow);
         let observe = group(|r| r.dry_run || r.effect == Effect::Audit);
+        let defaults = set.shared_defaults();
+        let claims = (!defaults.is_empty()).then(|| claims::Claims::build(&rules, &allow));
         let compiled = Compiled {
             deny: index::Index::build(&rules, &deny),
             allow: index::Index::build(&rules, &allow),
             observe: index::Index::build(&rules, &observe),
+            claims,
+            defaults,
             rules,
         };
         Engine {
@@ -143,6 +151,18 @@ impl Engine {
                         .map(|r| r.id.as_str()),
                 );
                 d.allowed = !d.reasons.is_empty();
+                if !d.allowed {
+                    if let Some(default) = c.defaults.iter().find(|x| eval::opens(x, &env)) {
+                        let claimed = c
+                            .claims
+                            .as_ref()
+                            .is_none_or(|claims| claims.claimed(&c.rules, &env));
+                        if !claimed {
+                            d.reasons.push(default.id.as_str());
+                            d.allowed = true;
+                        }
+                    }
+                }
             } else {
                 errors.sort_unstable_by_key(|(id, _)| *id);
                 push_errors(&mut d, errors, &rule);

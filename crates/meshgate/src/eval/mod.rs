@@ -12,7 +12,8 @@ mod truth;
 pub use attrs::{Env, weekday_bit};
 pub use truth::Truth;
 
-use crate::model::{Clause, Cond, Permission, Rule, Test};
+use crate::attr::Attr;
+use crate::model::{Clause, Cond, DefaultAllow, Permission, Rule, Test, Zone};
 
 /// An evaluation error (only context values of an unexpected kind cause one).
 pub type EvalResult<T> = Result<T, String>;
@@ -86,12 +87,67 @@ pub fn permission(p: &Permission, env: &Env<'_, '_>) -> bool {
         })
 }
 
-/// Whether the rule's scope holds: some `from` clause, some `to` clause and some granted
-/// permission (each vacuous when the rule has none).
+/// Whether the rule's scope holds: some `select` clause, some `from` clause, some `to` clause
+/// and some granted permission (each vacuous when the rule has none).
 pub fn scope(rule: &Rule, env: &Env<'_, '_>) -> bool {
-    (rule.from.is_empty() || rule.from.iter().any(|c| clause(c, env, rule)))
+    selection(rule, env).is_true()
+        && (rule.from.is_empty() || rule.from.iter().any(|c| clause(c, env, rule)))
         && (rule.to.is_empty() || rule.to.iter().any(|c| clause(c, env, rule)))
         && (rule.grants.is_empty() || rule.permissions().any(|p| permission(p, env)))
+}
+
+/// The three-valued truth of the rule's selection: whether the request's workload is one the
+/// rule selects. Unknown when that depends on an attribute the request lacks; an allow rule
+/// whose selection is not false claims the workload (spec §4.4), so missing attributes close
+/// workloads rather than open them.
+pub fn selection(rule: &Rule, env: &Env<'_, '_>) -> Truth {
+    selection_of(&rule.select, env)
+}
+
+/// Whether a `default allow` selects the request's workload (definitely: unknown does not
+/// open it).
+pub fn opens(default: &DefaultAllow, env: &Env<'_, '_>) -> bool {
+    selection_of(&default.select, env).is_true()
+}
+
+/// Three-valued OR over `select` clauses of the AND of their tests (none: true). Selection
+/// matchers are strings, which never err and need no time zone.
+///
+/// A selection reads the workload's labels the way a Kubernetes label selector does: a request
+/// that carries destination labels carries all of them, so a label it lacks is one the workload
+/// does not have (false, and `not label …` holds). Only a request with no destination label at
+/// all leaves label tests unknown.
+fn selection_of(clauses: &[Clause], env: &Env<'_, '_>) -> Truth {
+    if clauses.is_empty() {
+        return Truth::True;
+    }
+    let zone = Zone::default();
+    let labelled = !env.request().destination.labels.is_empty();
+    let mut any = Truth::False;
+    for c in clauses {
+        let mut all = Truth::True;
+        for t in &c.tests {
+            let mut truth =
+                attrs::eval_pred(&t.attr, &t.pred, env, &zone).unwrap_or(Truth::Unknown);
+            if truth == Truth::Unknown && labelled && matches!(t.attr, Attr::DestLabel(_)) {
+                truth = Truth::False;
+            }
+            match if t.negated { truth.negate() } else { truth } {
+                Truth::False => {
+                    all = Truth::False;
+                    break;
+                }
+                Truth::Unknown => all = Truth::Unknown,
+                Truth::True => {}
+            }
+        }
+        match all {
+            Truth::True => return Truth::True,
+            Truth::Unknown => any = Truth::Unknown,
+            Truth::False => {}
+        }
+    }
+    any
 }
 
 /// Whether the rule's conditions hold: every `when` true, then every `unless` false, in order.

@@ -9,18 +9,23 @@
 //!    that errors denies with that error. Later deny rules are not looked at.
 //! 2. Otherwise allow rules, all of them: any error denies (every erroring allow is reported);
 //!    otherwise, if any matched, the request is allowed and `reasons` lists them in order;
-//!    otherwise it is denied by default.
+//!    otherwise, if some `default allow` selects the request's workload and no allow rule
+//!    claims it (spec §4.4), it is allowed by that default; otherwise it is denied by default.
 //! 3. Audit rules and dry-run rules are always all evaluated; they never change the decision,
 //!    and their errors are reported without denying.
 
 use crate::decision::{Decision, DryRun, EvalError};
-use crate::model::{Effect, Rule};
+use crate::model::{DefaultAllow, Effect, Rule};
 use crate::request::Request;
 
 use super::Env;
 
-/// Decides `req` against `rules` (in set order).
-pub fn decide<'p>(rules: &'p [Rule], req: &Request<'_>) -> Decision<'p> {
+/// Decides `req` against `rules` and `defaults` (each in set order).
+pub fn decide<'p>(
+    rules: &'p [Rule],
+    defaults: &'p [DefaultAllow],
+    req: &Request<'_>,
+) -> Decision<'p> {
     if let Some(d) = Decision::for_abnormal_path(req) {
         return d;
     }
@@ -68,8 +73,16 @@ pub fn decide<'p>(rules: &'p [Rule], req: &Request<'_>) -> Decision<'p> {
         }
         if allow_error {
             d.reasons.clear();
-        } else {
-            d.allowed = !d.reasons.is_empty();
+        } else if !d.reasons.is_empty() {
+            d.allowed = true;
+        } else if let Some(default) = defaults.iter().find(|x| super::opens(x, &env)) {
+            if !rules
+                .iter()
+                .any(|r| r.claims() && super::selection(r, &env) != super::Truth::False)
+            {
+                d.reasons.push(default.id.as_str());
+                d.allowed = true;
+            }
         }
     }
     for r in rules

@@ -22,6 +22,19 @@ pub enum Item {
     Role(RoleDecl),
     /// `[dry_run] allow|deny|audit "ID" { … }`
     Rule(RuleDecl),
+    /// `default allow "ID" { select … }`
+    Default(DefaultDecl),
+}
+
+/// `default allow "ID" { select … }`: the per-workload default (spec §4.4).
+#[derive(Clone, Debug)]
+pub struct DefaultDecl {
+    /// The id.
+    pub id: StrLit,
+    /// Its `select` clauses (any one must hold; none: every workload).
+    pub select: Vec<Clause>,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// A bare identifier.
@@ -126,6 +139,8 @@ pub enum RuleStmt {
     From(Clause),
     /// `to MATCHER, …`
     To(Clause),
+    /// `select MATCHER, …` (the workloads the rule applies to)
+    Select(Clause),
     /// `grant ROLE, …`
     Grant(Vec<Ident>, Span),
     /// `when EXPR`

@@ -9,7 +9,7 @@ use super::lexeme::*;
 use super::literal::literal;
 use crate::span::Span;
 
-const ITEM_KEYWORDS: [&str; 5] = ["role", "allow", "deny", "audit", "dry_run"];
+const ITEM_KEYWORDS: [&str; 6] = ["role", "allow", "deny", "audit", "dry_run", "default"];
 
 /// Parses a whole file, collecting every syntax error (one per broken item).
 pub fn file(input: In<'_>) -> (File, Vec<SyntaxError>) {
@@ -75,6 +75,8 @@ fn item_at(input: In<'_>, at: usize) -> Option<In<'_>> {
     let head = |i| -> PResult<'_, ()> {
         let i = if let Ok((rest, _)) = keyword("role")(i) {
             ident(rest)?.0
+        } else if let Ok((rest, _)) = keyword("default")(i) {
+            string(keyword("allow")(rest)?.0)?.0
         } else {
             let i = keyword("dry_run")(i).map_or(i, |(rest, _)| rest);
             let (i, _) =
@@ -121,6 +123,9 @@ fn item(i: In<'_>) -> PResult<'_, Item> {
     if peek_keyword(i, "role") {
         return role(i).map(|(r, d)| (r, Item::Role(d)));
     }
+    if peek_keyword(i, "default") {
+        return default(i).map(|(r, d)| (r, Item::Default(d)));
+    }
     if ITEM_KEYWORDS.iter().any(|kw| peek_keyword(i, kw)) {
         return rule(i).map(|(r, d)| (r, Item::Rule(d)));
     }
@@ -128,10 +133,13 @@ fn item(i: In<'_>) -> PResult<'_, Item> {
     fail(
         at,
         format!(
-            "expected `allow`, `deny`, `audit`, `dry_run` or `role`, found {}",
+            "expected `allow`, `deny`, `audit`, `dry_run`, `default` or `role`, found {}",
             found(at)
         ),
-        Some("a policy file holds rules (`allow \"id\" { … }`) and roles (`role name { … }`)"),
+        Some(
+            "a policy file holds rules (`allow \"id\" { … }`), roles (`role name { … }`) and \
+             defaults (`default allow \"id\" { … }`)",
+        ),
     )
 }
 
@@ -335,7 +343,81 @@ fn rule(i: In<'_>) -> PResult<'_, RuleDecl> {
     }
 }
 
+/// `default allow "ID" { select … }`.
+fn default(i: In<'_>) -> PResult<'_, DefaultDecl> {
+    let (i, kw) = keyword("default")(i)?;
+    let i = match keyword("allow")(i) {
+        Ok((rest, _)) => rest,
+        Err(nom::Err::Error(_)) => {
+            let (at, _) = ws(i)?;
+            let help = if peek_keyword(at, "deny") {
+                "requests no rule allows are already denied; `default allow` opens the workloads \
+                 that no allow rule selects"
+            } else {
+                "e.g. `default allow \"mesh-default\" { }`"
+            };
+            return fail(
+                at,
+                format!("expected `allow` after `default`, found {}", found(at)),
+                Some(help),
+            );
+        }
+        Err(e) => return Err(e),
+    };
+    let (i, id) = match string(i) {
+        Ok((rest, (value, span))) => (rest, StrLit { value, span }),
+        Err(nom::Err::Error(_)) => {
+            let (at, _) = ws(i)?;
+            return fail(
+                at,
+                format!(
+                    "expected the default's id in quotes after `default allow`, found {}",
+                    found(at)
+                ),
+                Some("e.g. `default allow \"mesh-default\" { }`"),
+            );
+        }
+        Err(e) => return Err(e),
+    };
+    let (mut i, _) = expect(i, "{", "after the id")?;
+    let mut select = Vec::new();
+    loop {
+        if let Ok((rest, close)) = punct("}")(i) {
+            return Ok((
+                rest,
+                DefaultDecl {
+                    id,
+                    select,
+                    span: kw.to(close),
+                },
+            ));
+        }
+        if let Ok((rest, kw)) = keyword("select")(i) {
+            let (rest, c) = clause(rest, kw)?;
+            select.push(c);
+            i = rest;
+            continue;
+        }
+        let (at, _) = ws(i)?;
+        return fail(
+            at,
+            format!(
+                "expected `select` or `}}` in default `{}`, found {}",
+                id.value,
+                found(at)
+            ),
+            Some(
+                "a default holds only `select` statements, naming the workloads it opens \
+                 (e.g. `select namespace \"legacy\"`)",
+            ),
+        );
+    }
+}
+
 fn rule_stmt<'a>(i: In<'a>, id: &str) -> PResult<'a, RuleStmt> {
+    if let Ok((rest, kw)) = keyword("select")(i) {
+        return clause(rest, kw).map(|(r, c)| (r, RuleStmt::Select(c)));
+    }
     if let Ok((rest, kw)) = keyword("from")(i) {
         return clause(rest, kw).map(|(r, c)| (r, RuleStmt::From(c)));
     }
@@ -371,13 +453,14 @@ fn rule_stmt<'a>(i: In<'a>, id: &str) -> PResult<'a, RuleStmt> {
     let help = if at.fragment().is_empty() {
         "close the rule with `}`".to_string()
     } else {
-        "a rule body holds `from`, `to`, `grant`, `when`, `unless` and `timezone` statements"
+        "a rule body holds `select`, `from`, `to`, `grant`, `when`, `unless` and `timezone` \
+         statements"
             .to_string()
     };
     fail(
         at,
         format!(
-            "expected `from`, `to`, `grant`, `when`, `unless`, `timezone` or `}}` in rule `{id}`, found {}",
+            "expected `select`, `from`, `to`, `grant`, `when`, `unless`, `timezone` or `}}` in rule `{id}`, found {}",
             found(at)
         ),
         Some(&help),

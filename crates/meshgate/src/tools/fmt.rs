@@ -22,8 +22,8 @@ use std::sync::Arc;
 use crate::diagnostic::Diagnostics;
 use crate::span::{FileId, SourceFile, Span};
 use crate::syntax::ast::{
-    AttrRef, Expr, ExprKind, Item, Lit, LitKind, Matcher, Operand, Permit, RoleDecl, RoleStmt,
-    RuleDecl, RuleStmt,
+    AttrRef, Clause, DefaultDecl, Expr, ExprKind, Item, Lit, LitKind, Matcher, Operand, Permit,
+    RoleDecl, RoleStmt, RuleDecl, RuleStmt,
 };
 
 /// Longest line an item is put on when it fits on one.
@@ -43,6 +43,7 @@ pub fn format_source(text: &str, name: &str) -> Result<String, Diagnostics> {
         match item {
             Item::Role(r) => p.role(r),
             Item::Rule(r) => p.rule(r),
+            Item::Default(d) => p.default_allow(d),
         }
     }
     p.finish();
@@ -334,19 +335,9 @@ impl<'a> Printer<'a> {
         let mut stmts: Vec<(String, usize, usize)> = Vec::new();
         for stmt in &r.body {
             let (text, s, e) = match stmt {
-                RuleStmt::From(c) | RuleStmt::To(c) => {
-                    let kw = if matches!(stmt, RuleStmt::From(_)) {
-                        "from"
-                    } else {
-                        "to"
-                    };
-                    let ms: Vec<String> = c.matchers.iter().map(|m| self.matcher(m)).collect();
-                    (
-                        format!("{kw} {}", ms.join(", ")),
-                        c.span.start as usize,
-                        c.span.end as usize,
-                    )
-                }
+                RuleStmt::Select(c) => self.clause("select", c),
+                RuleStmt::From(c) => self.clause("from", c),
+                RuleStmt::To(c) => self.clause("to", c),
                 RuleStmt::Grant(names, span) => {
                     let ns: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
                     (
@@ -376,6 +367,29 @@ impl<'a> Printer<'a> {
             stmts.push((text, s, e));
         }
         self.block(header, start, r.id.span.end as usize, r.span, &stmts);
+    }
+
+    fn default_allow(&mut self, d: &DefaultDecl) {
+        let header = format!("default allow {}", self.slice(d.id.span));
+        let stmts: Vec<(String, usize, usize)> =
+            d.select.iter().map(|c| self.clause("select", c)).collect();
+        self.block(
+            header,
+            d.span.start as usize,
+            d.id.span.end as usize,
+            d.span,
+            &stmts,
+        );
+    }
+
+    /// A `select`, `from` or `to` statement, with its source extent.
+    fn clause(&self, kw: &str, c: &Clause) -> (String, usize, usize) {
+        let ms: Vec<String> = c.matchers.iter().map(|m| self.matcher(m)).collect();
+        (
+            format!("{kw} {}", ms.join(", ")),
+            c.span.start as usize,
+            c.span.end as usize,
+        )
     }
 
     fn matcher(&self, m: &Matcher) -> String {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::attr::{Attr, closest};
 use crate::diagnostic::Diagnostic;
 use crate::limits::PolicyLimits;
-use crate::model::{Clause, Grant, Pred, Role, Rule, Test, Zone};
+use crate::model::{Clause, DefaultAllow, Grant, Pred, Role, Rule, Test, Zone};
 use crate::span::{FileId, SourceFile, Span};
 use crate::syntax::ast::{self, Item, RuleStmt};
 
@@ -112,6 +112,8 @@ pub struct Validated {
     pub rules: Vec<Rule>,
     /// Roles by name.
     pub roles: HashMap<String, Role>,
+    /// `default allow` items in set order.
+    pub defaults: Vec<DefaultAllow>,
     /// Errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -129,11 +131,13 @@ pub fn validate(
     }
     let mut role_decls = Vec::new();
     let mut rule_decls = Vec::new();
+    let mut default_decls = Vec::new();
     for (i, tree) in trees.iter().enumerate() {
         for item in &tree.items {
             match item {
                 Item::Role(r) => role_decls.push((i, r)),
                 Item::Rule(r) => rule_decls.push((i, r)),
+                Item::Default(d) => default_decls.push((i, d)),
             }
         }
     }
@@ -182,10 +186,63 @@ pub fn validate(
             rules.push(rule);
         }
     }
+    let mut defaults = Vec::new();
+    for (file, decl) in default_decls {
+        cx.set_file(file);
+        if let Some(&(first_file, first_span)) = seen.get(decl.id.value.as_str()) {
+            let at = cx.location(first_file, first_span);
+            cx.error(
+                "duplicate-id",
+                format!("id `{}` is used twice", decl.id.value),
+                decl.id.span,
+                Some(&format!(
+                    "first used at {at}; rule and default ids are unique across the policy set"
+                )),
+            );
+            continue;
+        }
+        seen.insert(&decl.id.value, (file, decl.id.span));
+        if let Some(d) = default_allow(&mut cx, decl) {
+            defaults.push(d);
+        }
+    }
     Validated {
         rules,
         roles,
+        defaults,
         diagnostics: cx.diagnostics,
+    }
+}
+
+fn default_allow(cx: &mut Ctx<'_>, decl: &ast::DefaultDecl) -> Option<DefaultAllow> {
+    let before = cx.diagnostics.len();
+    check_id(cx, &decl.id);
+    let select: Vec<Clause> = decl
+        .select
+        .iter()
+        .filter_map(|c| clause(cx, c, Side::Select))
+        .collect();
+    let has_errors = cx
+        .diagnostics
+        .iter()
+        .skip(before)
+        .any(|d| d.severity() == crate::diagnostic::Severity::Error);
+    (!has_errors).then(|| DefaultAllow {
+        id: decl.id.value.clone(),
+        span: decl.span,
+        id_span: decl.id.span,
+        select,
+    })
+}
+
+fn check_id(cx: &mut Ctx<'_>, id: &ast::StrLit) {
+    if id.value.is_empty() || id.value.chars().any(char::is_control) {
+        cx.error(
+            "rule-id",
+            "rule id must be non-empty and free of control characters",
+            id.span,
+            None,
+        );
     }
 }
 
@@ -215,20 +272,14 @@ fn rule(
     declared_roles: &[&str],
 ) -> Option<Rule> {
     let before = cx.diagnostics.len();
-    if decl.id.value.is_empty() || decl.id.value.chars().any(char::is_control) {
-        cx.error(
-            "rule-id",
-            "rule id must be non-empty and free of control characters",
-            decl.id.span,
-            None,
-        );
-    }
+    check_id(cx, &decl.id);
     let mut rule = Rule {
         id: decl.id.value.clone(),
         effect: decl.effect,
         dry_run: decl.dry_run.is_some(),
         span: decl.span,
         id_span: decl.id.span,
+        select: Vec::new(),
         from: Vec::new(),
         to: Vec::new(),
         grants: Vec::new(),
@@ -240,6 +291,11 @@ fn rule(
     let mut broken = false;
     for stmt in &decl.body {
         match stmt {
+            RuleStmt::Select(c) => {
+                if let Some(c) = clause(cx, c, Side::Select) {
+                    rule.select.push(c);
+                }
+            }
             RuleStmt::From(c) => {
                 if let Some(c) = clause(cx, c, Side::From) {
                     rule.from.push(c);
@@ -343,7 +399,11 @@ fn rule(
 enum Side {
     From,
     To,
+    /// `select`: the destination workload (a subset of the `to` matchers).
+    Select,
 }
+
+const SELECT_MATCHERS: [&str; 2] = ["namespace", "label"];
 
 const FROM_MATCHERS: [&str; 8] = [
     "principal",
@@ -406,10 +466,31 @@ fn matcher(cx: &mut Ctx<'_>, m: &ast::Matcher, side: Side) -> Option<Test> {
         (Side::To, "method") => Attr::Method,
         (Side::To, "path") => Attr::Path,
         (Side::To, "ip") => Attr::DestIp,
+        (Side::Select, "namespace") => Attr::DestNamespace,
+        (Side::Select, "label") => Attr::DestLabel(key()),
+        (Side::Select, _) => {
+            let help = if TO_MATCHERS.contains(&kind) {
+                format!(
+                    "`select` names workloads by `namespace` and `label`; test `{kind}` in a \
+                     `to` clause"
+                )
+            } else if let Some(s) = closest(kind, SELECT_MATCHERS.iter().copied()) {
+                format!("did you mean `{s}`?")
+            } else {
+                "the matchers of `select` are `namespace` and `label`".to_string()
+            };
+            cx.error(
+                "unknown-matcher",
+                format!("unknown `select` matcher `{kind}`"),
+                m.kind.span,
+                Some(&help),
+            );
+            return None;
+        }
         _ => {
             let (here, there, other_kw) = match side {
                 Side::From => (&FROM_MATCHERS[..], &TO_MATCHERS[..], "to"),
-                Side::To => (&TO_MATCHERS[..], &FROM_MATCHERS[..], "from"),
+                Side::To | Side::Select => (&TO_MATCHERS[..], &FROM_MATCHERS[..], "from"),
             };
             let help = if there.contains(&kind) {
                 format!("`{kind}` is a `{other_kw}` matcher")

@@ -137,6 +137,16 @@ pub fn case(u: &mut Unstructured<'_>) -> Result<(String, Vec<String>)> {
     for i in 0..rules {
         text.push_str(&rule(u, i)?);
     }
+    // Per-workload defaults (spec §4.4), in one case out of three.
+    if u.ratio(1, 3)? {
+        for i in 0..u.int_in_range(1..=2)? {
+            let mut body = String::new();
+            for _ in 0..u.int_in_range(0..=2)? {
+                body.push_str(&format!(" select {}", clause(u, select_matcher)?));
+            }
+            text.push_str(&format!("default allow \"default-{i}\" {{{body} }}\n"));
+        }
+    }
     let count = u.int_in_range(1..=8)?;
     let requests = (0..count).map(|_| request(u)).collect::<Result<Vec<_>>>()?;
     Ok((text, requests))
@@ -207,6 +217,20 @@ fn to_matcher(u: &mut Unstructured<'_>) -> Result<String> {
     Ok(format!("{not}{body}"))
 }
 
+fn select_matcher(u: &mut Unstructured<'_>) -> Result<String> {
+    let not = negation(u)?;
+    let body = if u.ratio(3, 5)? {
+        format!("namespace {}", list(u, NAMESPACES, 2, true)?)
+    } else {
+        format!(
+            "label {} = {}",
+            pick(u, &["app", "tier"])?,
+            list(u, &["db", "web"], 1, true)?
+        )
+    };
+    Ok(format!("{not}{body}"))
+}
+
 fn clause(
     u: &mut Unstructured<'_>,
     matcher: fn(&mut Unstructured<'_>) -> Result<String>,
@@ -231,6 +255,9 @@ fn rule(u: &mut Unstructured<'_>, i: usize) -> Result<String> {
     let mut effect = pick(u, &["allow", "allow", "allow", "deny", "audit"])?;
     let dry_run = u.ratio(1, 7)?;
     let mut body = String::new();
+    if u.ratio(1, 3)? {
+        body.push_str(&format!("  select {}\n", clause(u, select_matcher)?));
+    }
     for _ in 0..u.int_in_range(0..=2)? {
         body.push_str(&format!("  from {}\n", clause(u, from_matcher)?));
     }

@@ -503,3 +503,75 @@ fn indexed_paths_and_principals_agree_exhaustively() {
         }
     }
 }
+
+/// Exhaustive check of per-workload defaults (spec §4.4): selections keyed by namespace, by
+/// label only, negated and unknown, against every combination of namespace, labels and
+/// method; and a check that the grid really exercises every outcome.
+#[test]
+fn defaults_and_claims_agree_exhaustively() {
+    let text = r#"
+default allow "open-ops" { select namespace "ops" }
+default allow "open" { }
+allow "a-web-get" { select namespace "a", label app = "web"  to method GET }
+allow "a-nothing" { select namespace "a", label app = "db"  when false }
+allow "any-ns-canary" { select label track = "canary"  to method POST }
+allow "b-or-c" { select namespace ["b", "c"] select namespace "p*", not label app = "web"  to method DELETE }
+dry_run allow "dry-d" { select namespace "d" }
+deny "deny-c-delete" { select namespace "c"  to method DELETE }
+"#;
+    let set = PolicySet::parse(text, "defaults.mgp").unwrap();
+    let engine = Engine::new(&set);
+    let namespaces = [
+        None,
+        Some("a"),
+        Some("b"),
+        Some("c"),
+        Some("d"),
+        Some("ops"),
+        Some("prod"),
+    ];
+    let labels = [
+        None,
+        Some(serde_json::json!({})),
+        Some(serde_json::json!({"app": "web"})),
+        Some(serde_json::json!({"app": "db"})),
+        Some(serde_json::json!({"app": "web", "track": "canary"})),
+        Some(serde_json::json!({"team": "x"})),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for ns in namespaces {
+        for l in &labels {
+            for method in ["GET", "POST", "DELETE"] {
+                let mut dest = serde_json::Map::new();
+                if let Some(ns) = ns {
+                    dest.insert("namespace".into(), ns.into());
+                }
+                if let Some(l) = l {
+                    dest.insert("labels".into(), l.clone());
+                }
+                let json = serde_json::json!({"destination": dest, "request": {"method": method, "path": "/x"}}).to_string();
+                let req = Request::from_json(&json).unwrap();
+                let expected = set.decide_reference(&req);
+                assert_eq!(engine.decide(&req), expected, "request {json}");
+                seen.insert((
+                    expected.allowed,
+                    expected.reasons.first().map(|s| s.to_string()),
+                ));
+            }
+        }
+    }
+    for outcome in [
+        (true, Some("open".to_string())),
+        (true, Some("open-ops".to_string())),
+        (true, Some("a-web-get".to_string())),
+        (true, Some("any-ns-canary".to_string())),
+        (true, Some("b-or-c".to_string())),
+        (false, Some("deny-c-delete".to_string())),
+        (false, None),
+    ] {
+        assert!(
+            seen.contains(&outcome),
+            "no request gave {outcome:?}: {seen:?}"
+        );
+    }
+}

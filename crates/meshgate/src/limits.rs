@@ -20,7 +20,7 @@
 pub struct PolicyLimits {
     /// Largest source (one file), in bytes. Default 16 MiB.
     pub max_source_bytes: usize,
-    /// Most rules in the whole set. Default 1,000,000.
+    /// Most rules and `default allow` items in the whole set. Default 1,000,000.
     pub max_rules: usize,
     /// Most roles in the whole set. Default 100,000.
     pub max_roles: usize,

@@ -66,6 +66,15 @@ fn rule_count() {
     assert_eq!((line, column), (5, 7), "at the first rule past the limit");
     assert!(help.contains("max_rules"));
     assert_eq!(build(&rules(5), limits(5)).unwrap().rules().len(), 5);
+    // Defaults count with the rules.
+    let with_default = format!("{}default allow \"d\" {{ }}\n", rules(5));
+    let (message, line, column, _) = refused(&with_default, limits(5));
+    assert_eq!(
+        message,
+        "the policy set has more than 5 rules and defaults: the limit is 5"
+    );
+    assert_eq!((line, column), (6, 15));
+    assert_eq!(build(&with_default, limits(6)).unwrap().defaults().len(), 1);
 }
 
 #[test]

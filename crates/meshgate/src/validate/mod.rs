@@ -158,6 +158,18 @@ pub fn validate(
         cx.over_limit(what, "max_rules", limits.max_rules, decl.id.span);
         rule_decls.truncate(limits.max_rules);
     }
+    // Defaults count as rules: each is evaluated like one.
+    if let Some(&(file, decl)) =
+        default_decls.get(limits.max_rules.saturating_sub(rule_decls.len()))
+    {
+        cx.set_file(file);
+        let what = format!(
+            "the policy set has more than {} rules and defaults",
+            limits.max_rules
+        );
+        cx.over_limit(what, "max_rules", limits.max_rules, decl.id.span);
+        default_decls.truncate(limits.max_rules.saturating_sub(rule_decls.len()));
+    }
     let roles = roles::expand(&mut cx, &role_decls);
     let declared_roles: Vec<&str> = role_decls
         .iter()

@@ -60,13 +60,22 @@ fn round_trip(name: &str, text: &str) -> PolicySet {
 /// What each of Istio's inputs must give: `Ok`, or an error whose message names the field.
 const TESTDATA: &[(&str, Result<(), &str>)] = &[
     ("http/allow-empty-rule-in.yaml", Ok(())),
-    ("http/allow-full-rule-in.yaml", Err("`experimental.envoy.filters.a.b[c]` is not supported")),
+    (
+        "http/allow-full-rule-in.yaml",
+        Err("`experimental.envoy.filters.a.b[c]` is not supported"),
+    ),
     ("http/allow-host-before-111-in.yaml", Ok(())),
     ("http/allow-nil-rule-in.yaml", Ok(())),
     ("http/allow-path-in.yaml", Ok(())),
     ("http/audit-full-rule-in.yaml", Ok(())),
-    ("http/custom-bad-multiple-providers-in.yaml", Err("`spec.action` `CUSTOM` is not supported")),
-    ("http/custom-simple-http-in.yaml", Err("`spec.action` `CUSTOM` is not supported")),
+    (
+        "http/custom-bad-multiple-providers-in.yaml",
+        Err("`spec.action` `CUSTOM` is not supported"),
+    ),
+    (
+        "http/custom-simple-http-in.yaml",
+        Err("`spec.action` `CUSTOM` is not supported"),
+    ),
     ("http/deny-and-allow-in.yaml", Ok(())),
     ("http/deny-empty-rule-in.yaml", Ok(())),
     ("http/dry-run-allow-and-deny-in.yaml", Ok(())),
@@ -81,10 +90,22 @@ const TESTDATA: &[(&str, Result<(), &str>)] = &[
     ("http/trust-domains-in.yaml", Ok(())),
     ("tcp/allow-both-http-tcp-in.yaml", Ok(())),
     ("tcp/allow-only-http-in.yaml", Ok(())),
-    ("tcp/audit-both-http-tcp-in.yaml", Err("`experimental.envoy.filters.a.b[c]` is not supported")),
-    ("tcp/custom-both-http-tcp-in.yaml", Err("`spec.provider` is not supported")),
-    ("tcp/custom-only-http-in.yaml", Err("`spec.action` `CUSTOM` is not supported")),
-    ("tcp/deny-both-http-tcp-in.yaml", Err("`experimental.envoy.filters.a.b[c]` is not supported")),
+    (
+        "tcp/audit-both-http-tcp-in.yaml",
+        Err("`experimental.envoy.filters.a.b[c]` is not supported"),
+    ),
+    (
+        "tcp/custom-both-http-tcp-in.yaml",
+        Err("`spec.provider` is not supported"),
+    ),
+    (
+        "tcp/custom-only-http-in.yaml",
+        Err("`spec.action` `CUSTOM` is not supported"),
+    ),
+    (
+        "tcp/deny-both-http-tcp-in.yaml",
+        Err("`experimental.envoy.filters.a.b[c]` is not supported"),
+    ),
     ("tcp/dry-run-mix-in.yaml", Ok(())),
 ];
 
@@ -94,7 +115,10 @@ fn istio_testdata_imports_or_names_the_unsupported_field() {
     let mut found = Vec::new();
     for sub in ["http", "tcp"] {
         for e in std::fs::read_dir(dir.join(sub)).unwrap() {
-            found.push(format!("{sub}/{}", e.unwrap().file_name().to_string_lossy()));
+            found.push(format!(
+                "{sub}/{}",
+                e.unwrap().file_name().to_string_lossy()
+            ));
         }
     }
     found.sort();
@@ -115,11 +139,7 @@ fn istio_testdata_imports_or_names_the_unsupported_field() {
                     "{file}: expected an error containing {needle:?}, got {errors:#?}"
                 );
                 for e in &errors {
-                    assert!(
-                        e.code().starts_with("istio-"),
-                        "{file}: {}",
-                        e.render()
-                    );
+                    assert!(e.code().starts_with("istio-"), "{file}: {}", e.render());
                 }
             }
             (Ok(()), Err(errors)) => panic!(
@@ -167,7 +187,11 @@ fn cases_decide_as_istio_documents() {
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 40, "at least 40 cases, found {}", files.len());
+    assert!(
+        files.len() >= 40,
+        "at least 40 cases, found {}",
+        files.len()
+    );
     let mut requests = 0;
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -177,14 +201,23 @@ fn cases_decide_as_istio_documents() {
         let case = to_json(&docs[0]);
         for key in case.as_object().unwrap().keys() {
             assert!(
-                ["description", "source", "root_namespace", "policies", "requests"]
-                    .contains(&key.as_str()),
+                [
+                    "description",
+                    "source",
+                    "root_namespace",
+                    "policies",
+                    "requests"
+                ]
+                .contains(&key.as_str()),
                 "{name}: unknown key {key}"
             );
         }
         assert!(case["description"].is_string(), "{name}: description");
         assert!(
-            case["source"].as_str().unwrap().starts_with("https://istio.io/"),
+            case["source"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://istio.io/"),
             "{name}: source"
         );
         let mut options = ImportOptions::default();
@@ -193,12 +226,18 @@ fn cases_decide_as_istio_documents() {
         }
         let policies = case["policies"].as_str().unwrap();
         let imported = import(&[(name.as_str(), policies)], &options).unwrap_or_else(|e| {
-            panic!("{name}: {}", e.iter().map(|d| d.render()).collect::<String>())
+            panic!(
+                "{name}: {}",
+                e.iter().map(|d| d.render()).collect::<String>()
+            )
         });
         let set = round_trip(&name, &imported.policy);
         let engine = Engine::new(&set);
         let reqs = case["requests"].as_array().unwrap();
-        let allowed_outcomes: Vec<bool> = reqs.iter().map(|r| r["allowed"].as_bool().unwrap()).collect();
+        let allowed_outcomes: Vec<bool> = reqs
+            .iter()
+            .map(|r| r["allowed"].as_bool().unwrap())
+            .collect();
         assert!(
             allowed_outcomes.contains(&true) && allowed_outcomes.contains(&false),
             "{name}: requests must show both outcomes"
@@ -211,7 +250,11 @@ fn cases_decide_as_istio_documents() {
                 ("engine", engine.decide(&request)),
                 ("reference", set.decide_reference(&request)),
             ] {
-                let ctx = format!("{name} / {rname} ({which}): {}\n{}", d.to_json(), imported.policy);
+                let ctx = format!(
+                    "{name} / {rname} ({which}): {}\n{}",
+                    d.to_json(),
+                    imported.policy
+                );
                 assert_eq!(d.allowed, r["allowed"].as_bool().unwrap(), "{ctx}");
                 assert!(d.errors.is_empty(), "{ctx}");
                 if let Some(reasons) = strings(r.get("reasons")) {

@@ -12,9 +12,11 @@
 //!   no `/` after `abc` (first glob) or has one, at whose first occurrence the second glob's `/`
 //!   lines up (`*` takes the text up to it, `/**` the rest). Conversely both globs only match
 //!   strings starting with `abc`. Exact.
-//! - suffix `abc` → the glob `**/*abc`: the leading `**/` takes everything up to the last `/`
-//!   before the final segment (or nothing), `*abc` the final segment. A string ends with `abc`
-//!   iff, splitting `abc` at its own `/`s, … the glob lines up the same way; exact.
+//! - suffix `abc` → the glob `**/*abc`. A string `s` ending with `abc`: if `abc` has no `/`,
+//!   the final segment of `s` ends with `abc` (`*abc`) and the leading `**/` takes everything
+//!   before it; if `abc` has `/`s, `*` takes the part of `abc`'s first segment's segment in `s`
+//!   before `abc`, and the rest lines up literally. Conversely the glob only matches strings
+//!   ending with `abc`. Exact.
 //!
 //! Path templates (`{*}`, `{**}`; Envoy's `uri_template` matcher, which Istio uses when a path
 //! contains either) are handled by [`path_template`].

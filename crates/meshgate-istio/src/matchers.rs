@@ -12,11 +12,11 @@
 //!   no `/` after `abc` (first glob) or has one, at whose first occurrence the second glob's `/`
 //!   lines up (`*` takes the text up to it, `/**` the rest). Conversely both globs only match
 //!   strings starting with `abc`. Exact.
-//! - suffix `abc` → the glob `**/*abc`. A string `s` ending with `abc`: if `abc` has no `/`,
-//!   the final segment of `s` ends with `abc` (`*abc`) and the leading `**/` takes everything
-//!   before it; if `abc` has `/`s, `*` takes the part of `abc`'s first segment's segment in `s`
-//!   before `abc`, and the rest lines up literally. Conversely the glob only matches strings
-//!   ending with `abc`. Exact.
+//! - suffix `abc` → the glob `**/*abc`. Let `s` end with `abc`, and let `abc`'s first segment
+//!   (up to its first `/`, or all of it) start inside some segment of `s`: the leading `**/`
+//!   takes the segments of `s` before that one (or nothing), `*` the part of that segment
+//!   before `abc`, and the rest of `abc` lines up literally. Conversely the glob only matches
+//!   strings ending with `abc`. Exact.
 //!
 //! Path templates (`{*}`, `{**}`; Envoy's `uri_template` matcher, which Istio uses when a path
 //! contains either) are handled by [`path_template`].

@@ -5,6 +5,7 @@
 mod diff_cmd;
 mod explain_cmd;
 mod fmt_cmd;
+mod import_cmd;
 mod lint_cmd;
 mod load;
 mod requests;
@@ -165,6 +166,9 @@ enum Command {
         #[arg(long)]
         regions: bool,
     },
+    /// Convert policies of another system into meshgate policy text.
+    #[command(subcommand)]
+    Import(import_cmd::Source),
 }
 
 /// Output formats.
@@ -179,6 +183,7 @@ enum Format {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
+        Command::Import(source) => import_cmd::run(source),
         Command::Check { files, format } => check(&files, format),
         Command::Eval {
             policy,

@@ -1,0 +1,59 @@
+//! `meshgate import istio`: expected outputs in `tests/expected/`.
+
+mod common;
+
+use common::{assert_expected, meshgate_root, scratch};
+
+#[test]
+fn import_istio_prints_the_policy_and_it_decides() {
+    let out = meshgate_root(&["import", "istio", "examples/istio/httpbin.yaml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    assert_expected("import-istio-httpbin.mgp", &out.stdout);
+
+    let policy = scratch("import-istio").join("httpbin.mgp");
+    let policy = policy.to_str().unwrap();
+    let out = meshgate_root(&[
+        "import",
+        "istio",
+        "examples/istio/httpbin.yaml",
+        "-o",
+        policy,
+    ]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""));
+    for (request, code, reason) in [
+        (
+            "examples/istio/get-ip-admin.json",
+            0,
+            "foo/allow-path-ip[0]",
+        ),
+        (
+            "examples/istio/get-ip-guest.json",
+            3,
+            "foo/deny-method-get[0]",
+        ),
+    ] {
+        let out = meshgate_root(&[
+            "eval",
+            "--no-clock",
+            "--policy",
+            policy,
+            "--request",
+            request,
+        ]);
+        assert_eq!(out.code, code, "{request}: {}", out.stderr);
+        assert!(out.stdout.contains(reason), "{request}: {}", out.stdout);
+    }
+}
+
+#[test]
+fn import_istio_refuses_custom_naming_the_field() {
+    let out = meshgate_root(&[
+        "import",
+        "istio",
+        "spec/conformance/istio/testdata/http/custom-simple-http-in.yaml",
+    ]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "");
+    assert_expected("import-istio-custom.txt", &out.stderr);
+}

@@ -337,13 +337,40 @@ fn over_permissive(l: &mut Linter<'_>, r: &Rule) {
 // ---------------------------------------------------------------------------------------------
 // Deny rules an absent attribute bypasses.
 
+/// The attribute an operand of a disjunction guards: `not has A` is true when `A` is absent, so
+/// the disjunction holds there whatever its other operands test about `A` (under an odd number
+/// of `not`s, `has A` in a conjunction does the same).
+fn absence_guard(c: &Cond, negated: bool) -> Option<&Attr> {
+    match (c, negated) {
+        (Cond::Not(inner), false) => match &**inner {
+            Cond::Has(a) => Some(a),
+            _ => None,
+        },
+        (Cond::Has(a), true) => Some(a),
+        _ => None,
+    }
+}
+
 /// Attributes whose absence makes a test of the rule unknown or false through a negation.
 fn negated_attrs(r: &Rule) -> Vec<(Attr, Span)> {
     fn in_cond(c: &Cond, negated: bool, out: &mut Vec<(Attr, Option<Span>)>) {
         match c {
             Cond::Not(inner) => in_cond(inner, !negated, out),
-            Cond::And(items) | Cond::Or(items) => {
-                items.iter().for_each(|i| in_cond(i, negated, out))
+            // `not has A or …` (in `when`), or `has A and …` (in `unless`), holds for the rule
+            // whenever A is absent: negations of A beside it are guarded, not bypassed.
+            Cond::Or(items) | Cond::And(items) => {
+                // Read through `not`, an `and` is an `or`.
+                let guarded: Vec<&Attr> = if matches!(c, Cond::Or(_)) != negated {
+                    items
+                        .iter()
+                        .filter_map(|i| absence_guard(i, negated))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let mut inner = Vec::new();
+                items.iter().for_each(|i| in_cond(i, negated, &mut inner));
+                out.extend(inner.into_iter().filter(|(a, _)| !guarded.contains(&a)));
             }
             Cond::Test(t) if negated != t.negated => out.push((t.attr.clone(), Some(t.span))),
             _ => {}
@@ -770,6 +797,28 @@ mod tests {
         ));
         assert!(!has(
             "deny \"d\" { unless has source.principal }",
+            "deny-absent-bypass"
+        ));
+        // Guarded negations apply to requests without the attribute too.
+        assert!(!has(
+            "deny \"d\" { when not has source.namespace or not source.namespace == \"prod\" }",
+            "deny-absent-bypass"
+        ));
+        assert!(!has(
+            "deny \"d\" { when request.method == \"GET\" and (not has source.namespace or (source.ip in 10.0.0.0/8 and not source.namespace == \"prod\")) }",
+            "deny-absent-bypass"
+        ));
+        assert!(!has(
+            "deny \"d\" { unless has source.namespace and source.namespace == \"prod\" }",
+            "deny-absent-bypass"
+        ));
+        // A guard of another attribute guards nothing here.
+        assert!(has(
+            "deny \"d\" { when not has source.principal or not source.namespace == \"prod\" }",
+            "deny-absent-bypass"
+        ));
+        assert!(has(
+            "deny \"d\" { when not (not has source.namespace or source.namespace == \"prod\") }",
             "deny-absent-bypass"
         ));
         assert!(!has(

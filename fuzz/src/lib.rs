@@ -50,6 +50,38 @@ pub fn parse(data: &[u8]) {
     }
 }
 
+/// Arbitrary bytes as Istio YAML: the import never panics; every diagnostic points into the
+/// input; and whatever it generates is a policy that loads (the import never writes text the
+/// language refuses) and decides as the reference.
+pub fn istio_import(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let options = meshgate_istio::ImportOptions::default();
+    match meshgate_istio::import(&[("fuzz.yaml".to_string(), text.to_string())], &options) {
+        Ok(import) => {
+            import
+                .warnings
+                .iter()
+                .for_each(|d| check_diagnostic(d, &text));
+            match PolicySet::parse(&import.policy, "imported.mgp") {
+                Ok(set) => decide_probes(&set),
+                Err(e) => panic!(
+                    "the import wrote a policy that does not load: {e:?}\n{}",
+                    import.policy
+                ),
+            }
+        }
+        Err(diagnostics) => {
+            assert!(!diagnostics.is_empty(), "refused without a diagnostic");
+            for (i, d) in diagnostics.iter().enumerate() {
+                check_diagnostic(d, &text);
+                if i < 4 {
+                    assert!(!d.render().is_empty());
+                }
+            }
+        }
+    }
+}
+
 /// Structured random policy sets and requests (every construct of the language, from small
 /// vocabularies so that rules overlap): the indexed engine decides exactly as the reference
 /// evaluator on every request.

@@ -49,3 +49,8 @@ fn request_json() {
 fn fmt_roundtrip() {
     replay("fmt_roundtrip", meshgate_fuzz::fmt_roundtrip);
 }
+
+#[test]
+fn istio_import() {
+    replay("istio_import", meshgate_fuzz::istio_import);
+}

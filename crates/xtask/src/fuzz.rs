@@ -15,11 +15,12 @@ use std::process::Command;
 use crate::util;
 
 /// Every target, in the order they run.
-pub const TARGETS: [&str; 4] = [
+pub const TARGETS: [&str; 5] = [
     "parse",
     "decide_differential",
     "request_json",
     "fmt_roundtrip",
+    "istio_import",
 ];
 
 /// Longest input libFuzzer builds: policies and requests of a few KiB reach every construct,

@@ -460,15 +460,27 @@ impl Reader<'_> {
                 None
             }
         };
-        for (what, value) in [("name", &name), ("namespace", &namespace)] {
+        // Kubernetes refuses other names, and they become rule ids and `select` values.
+        for (what, value, max, dots) in [
+            ("name", &name, 253, true),
+            ("namespace", &namespace, 63, false),
+        ] {
             if let Some(v) = value
-                && (v.is_empty() || v.contains('*') || v.contains('/'))
+                && !is_dns1123(v, max, dots)
             {
                 let span = find(meta, what).map_or(doc.span, |e| e.value.span);
+                let shape = if dots {
+                    "a DNS-1123 subdomain: at most 253 lower-case letters, digits, `-` and `.`"
+                } else {
+                    "a DNS-1123 label: at most 63 lower-case letters, digits and `-`"
+                };
                 self.err(
                     codes::INVALID,
                     span,
-                    format!("`{meta_path}.{what}` `{v}` is not a Kubernetes name"),
+                    format!(
+                        "`{meta_path}.{what}` `{}` is not a Kubernetes name: Kubernetes requires {shape}, starting and ending with a letter or digit",
+                        v.escape_debug()
+                    ),
                 );
             }
         }
@@ -921,5 +933,52 @@ mod tests {
         assert_eq!(bracketed("[]"), None);
         assert_eq!(bracketed("[a]x"), None);
         assert_eq!(bracketed("a"), None);
+    }
+}
+
+/// Whether `v` is a DNS-1123 label (`dots` false) or subdomain (`dots` true) of at most `max`
+/// bytes, as Kubernetes requires of names and namespaces.
+fn is_dns1123(v: &str, max: usize, dots: bool) -> bool {
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let bytes = v.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= max
+        && bytes.first().copied().is_some_and(alnum)
+        && bytes.last().copied().is_some_and(alnum)
+        && bytes
+            .iter()
+            .all(|&b| alnum(b) || b == b'-' || (dots && b == b'.'))
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::is_dns1123;
+
+    #[test]
+    fn kubernetes_names() {
+        assert!(is_dns1123("allow-nothing", 253, true));
+        assert!(is_dns1123("a.b-1", 253, true));
+        assert!(!is_dns1123("a.b", 63, false), "no dots in a namespace");
+        for bad in [
+            "", "-a", "a-", "A", "a_b", "a/b", "a*", "\u{7f}a", "a\u{f}b",
+        ] {
+            assert!(!is_dns1123(bad, 253, true), "{bad:?}");
+        }
+        assert!(!is_dns1123(&"a".repeat(64), 63, false));
+    }
+
+    #[test]
+    fn a_control_character_in_a_name_is_refused_by_name() {
+        let yaml = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: \"x\\x0fy\"\n  namespace: foo\nspec: {}\n";
+        let errors = crate::import(&[("p.yaml", yaml)], &crate::ImportOptions::default())
+            .expect_err("refused");
+        let message = errors
+            .first()
+            .map(|d| d.message().to_string())
+            .unwrap_or_default();
+        assert!(
+            message.contains("`metadata.name` `x\\u{f}y` is not a Kubernetes name"),
+            "{message}"
+        );
     }
 }

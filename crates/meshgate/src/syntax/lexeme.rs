@@ -4,11 +4,9 @@
 //! stream: each parser function skips leading white space and comments, then reads its lexeme
 //! with nom.
 
-use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while, take_while1};
-use nom::character::complete::{char, multispace1, none_of};
-use nom::combinator::{not, opt, peek, recognize};
-use nom::multi::many0_count;
+use nom::character::complete::{char, none_of};
+use nom::combinator::{opt, recognize};
 use nom::sequence::pair;
 use nom::{IResult, Parser};
 use nom_locate::LocatedSpan;
@@ -134,14 +132,24 @@ pub fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '+')
 }
 
-fn comment(i: In<'_>) -> PResult<'_, In<'_>> {
-    recognize(pair(char('#'), take_while(|c| c != '\n'))).parse(i)
-}
-
-/// Skips white space and `#` comments.
+/// Skips white space (space, tab, carriage return, line feed) and `#` comments.
 pub fn ws(i: In<'_>) -> PResult<'_, ()> {
-    let (i, _) = many0_count(alt((multispace1, comment))).parse(i)?;
-    Ok((i, ()))
+    let text = *i.fragment();
+    let mut at = 0;
+    let bytes = text.as_bytes();
+    while let Some(&b) = bytes.get(at) {
+        match b {
+            b' ' | b'\t' | b'\r' | b'\n' => at = at.saturating_add(1),
+            b'#' => {
+                at = bytes
+                    .get(at..)
+                    .and_then(|rest| rest.iter().position(|&c| c == b'\n'))
+                    .map_or(bytes.len(), |n| at.saturating_add(n));
+            }
+            _ => break,
+        }
+    }
+    Ok((nom::Input::take_from(&i, at), ()))
 }
 
 /// An identifier: a letter or `_`, then letters, digits, `_` or `-`.
@@ -163,10 +171,17 @@ pub fn peek_keyword(i: In<'_>, kw: &str) -> bool {
 pub fn keyword<'k>(kw: &'k str) -> impl Fn(In<'_>) -> PResult<'_, Span> + 'k {
     move |i| {
         let (i, _) = ws(i)?;
-        let (rest, word) = (tag(kw), not(peek(take_while1(is_ident_char))))
-            .parse(i)
-            .map(|(rest, (word, ()))| (rest, word))?;
-        Ok((rest, span_of(&word)))
+        match i.fragment().strip_prefix(kw) {
+            Some(after) if !after.starts_with(is_ident_char) => {
+                let (rest, word) = nom::Input::take_split(&i, kw.len());
+                Ok((rest, span_of(&word)))
+            }
+            _ => Err(nom::Err::Error(<SyntaxError as nom::error::ParseError<
+                In<'_>,
+            >>::from_error_kind(
+                i, nom::error::ErrorKind::Tag
+            ))),
+        }
     }
 }
 

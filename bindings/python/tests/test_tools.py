@@ -330,6 +330,24 @@ def test_run_tests_with_coverage() -> None:
     assert "FNDA:2,frontend-reads-payments\n" in cov.to_lcov()
 
 
+def test_coverage_lists_the_operands_of_or() -> None:
+    fixture = "crates/meshgate-cli/tests/fixtures/alternatives"
+    report = meshgate.run_tests(fixture, coverage=True)
+    assert report.coverage is not None
+    parts = report.coverage.files[0].rules[0].parts
+    assert [(p.kind, p.index, p.of, p.held, p.failed) for p in parts[1:5]] == [
+        ("when", 0, None, 3, 0),
+        ("or", 0, {"kind": "when", "index": 0}, 1, 2),
+        ("or", 1, {"kind": "when", "index": 0}, 1, 1),
+        ("or", 2, {"kind": "when", "index": 0}, 1, 0),
+    ]
+    assert parts[4].text == "context.break_glass == true"
+    assert "of" not in parts[1].to_dict() and parts[2].to_dict()["of"] == {"kind": "when", "index": 0}
+    cli_text = expected("test-coverage-or.txt")
+    assert report.coverage.to_text() == cli_text[cli_text.index("coverage of ") :]
+    assert report.to_dict() == cli_json("test", fixture, "--coverage")
+
+
 def test_run_tests_without_coverage() -> None:
     report = meshgate.run_tests(["examples"])
     assert report.ok and report.coverage is None

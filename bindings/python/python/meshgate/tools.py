@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 Effect = Literal["allow", "deny", "audit"]
-PartKind = Literal["from", "to", "grant", "when", "unless"]
+PartKind = Literal["from", "to", "grant", "when", "unless", "or"]
 Outcome = Literal["held", "failed", "unknown", "error"]
 RequestLike = Union[Request, Mapping[str, Any]]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -434,7 +434,9 @@ class FileError(_Record):
 @dataclass(frozen=True, repr=False)
 class PartCoverage(_Record):
     """One part of a rule (``kind`` ``from``, ``to``, ``grant``, ``when`` or ``unless``, the
-    ``index``-th of its kind) and how many tests reached it and made it hold or fail."""
+    ``index``-th of its kind; or ``or``, the ``index``-th operand of the top-level ``or`` of the
+    condition ``of``, e.g. ``{"kind": "when", "index": 0}``) and how many tests reached it and
+    made it hold or fail."""
 
     kind: PartKind
     index: int
@@ -442,6 +444,14 @@ class PartCoverage(_Record):
     line: int
     held: int
     failed: int
+    of: Optional[Dict[str, Any]] = None
+    _omit_empty = ("of",)
+
+    def to_dict(self) -> Dict[str, Any]:
+        # The JSON shape: `of` (when there is one) right after `index`, as the CLI prints it.
+        d = super().to_dict()
+        order = ["kind", "index", "of", "text", "line", "held", "failed"]
+        return {k: d[k] for k in order if k in d}
 
     def __repr__(self) -> str:
         return f"PartCoverage({self.text!r}, line={self.line}, held={self.held}, failed={self.failed})"
@@ -508,7 +518,13 @@ class CoverageReport(_Record):
 def _coverage(d: Mapping[str, Any], text: str, lcov: str) -> CoverageReport:
     def part(p: Mapping[str, Any]) -> PartCoverage:
         return PartCoverage(
-            kind=p["kind"], index=p["index"], text=p["text"], line=p["line"], held=p["held"], failed=p["failed"]
+            kind=p["kind"],
+            index=p["index"],
+            text=p["text"],
+            line=p["line"],
+            held=p["held"],
+            failed=p["failed"],
+            of=dict(p["of"]) if "of" in p else None,
         )
 
     def rule(r: Mapping[str, Any]) -> RuleCoverage:

@@ -50,6 +50,11 @@ pub struct RuleTrace {
     pub when: Vec<Outcome>,
     /// Per `unless`: held when false.
     pub unless: Vec<Outcome>,
+    /// Per `when`: when it is an `or`, the outcomes of the operands the evaluator reaches, in
+    /// order (each held when true); empty otherwise. See [`or_operands`].
+    pub when_or: Vec<Vec<Outcome>>,
+    /// Per `unless`: the same, each operand held when false (as if it were its own `unless`).
+    pub unless_or: Vec<Vec<Outcome>>,
     /// Error messages of parts whose outcome is [`Outcome::Error`].
     pub errors: Vec<String>,
 }
@@ -148,6 +153,38 @@ fn cond_outcome(
     }
 }
 
+/// The outcomes of the operands of `c`'s top-level `or` that the evaluator reaches (none when
+/// `c` is not an `or`): it evaluates them left to right and stops after the first that is true
+/// or fails with an error (§7.1); an unknown operand does not stop it (§9). An operand holds
+/// when its truth is `want`.
+pub fn or_operands(c: &Cond, env: &Env<'_, '_>, rule: &Rule, want: Truth) -> Vec<Outcome> {
+    let Cond::Or(items) = c else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match eval::cond(item, env, rule) {
+            Ok(t) => {
+                out.push(if t == want {
+                    Outcome::Held
+                } else if t == Truth::Unknown {
+                    Outcome::Unknown
+                } else {
+                    Outcome::Failed
+                });
+                if t == Truth::True {
+                    break;
+                }
+            }
+            Err(_) => {
+                out.push(Outcome::Error);
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// Traces `rule` for the request in `env`.
 pub fn trace(rule: &Rule, env: &Env<'_, '_>) -> RuleTrace {
     let mut errors = Vec::new();
@@ -178,12 +215,24 @@ pub fn trace(rule: &Rule, env: &Env<'_, '_>) -> RuleTrace {
         .iter()
         .map(|c| cond_outcome(c, env, rule, Truth::False, &mut errors))
         .collect();
+    let when_or = rule
+        .when
+        .iter()
+        .map(|c| or_operands(c, env, rule, Truth::True))
+        .collect();
+    let unless_or = rule
+        .unless
+        .iter()
+        .map(|c| or_operands(c, env, rule, Truth::False))
+        .collect();
     RuleTrace {
         from,
         to,
         grants,
         when,
         unless,
+        when_or,
+        unless_or,
         errors,
     }
 }

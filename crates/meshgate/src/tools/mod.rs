@@ -99,6 +99,21 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// An I/O error as the tools word it: lowercase, without the OS error number (`no such file or
+/// directory`).
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => text.get(..i).unwrap_or(&text).to_string(),
+        None => text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
 /// The location of `span` in `set`.
 pub fn location(set: &PolicySet, span: Span) -> Location {
     match set.files().get(span.file.0 as usize) {

@@ -100,27 +100,7 @@ pub(super) fn apply(req: &mut Request<'static>, dim: &Dim, rep: &Rep) -> bool {
             }
             Attr::AuthClaim(keys) => {
                 let Rep::List(items) = rep else { return false };
-                let mut v = Value::List(Cow::Owned(
-                    items
-                        .iter()
-                        .map(|i| Value::Str(Cow::Owned(i.clone())))
-                        .collect(),
-                ));
-                for k in keys.iter().skip(1).rev() {
-                    v = Value::Map(Pairs(Cow::Owned(vec![(Cow::Owned(k.to_string()), v)])));
-                }
-                let Some(first) = keys.first() else {
-                    return false;
-                };
-                if req.request.auth.claims.get(first).is_some() {
-                    return false;
-                }
-                req.request
-                    .auth
-                    .claims
-                    .0
-                    .to_mut()
-                    .push((Cow::Owned(first.to_string()), v));
+                return put_claim(&mut req.request.auth.claims, keys, items);
             }
             Attr::ConnectionSni => req.connection.sni = s(rep),
             Attr::Context(k) => {
@@ -136,6 +116,58 @@ pub(super) fn apply(req: &mut Request<'static>, dim: &Dim, rep: &Rep) -> bool {
         },
     }
     true
+}
+
+/// Puts the claim at `keys` (`claims["org"]["team"]`) with the string list `items` into
+/// `claims`, beside the claims already there: claims under one key share its map (the paths
+/// `org.team` and `org.role` make `{"org": {"team": …, "role": …}}`). A claim whose path runs
+/// through another claim's is a map there, which every test of the shorter claim treats like
+/// the empty list (present, no string), so an empty list and a map stand for each other.
+/// `false` when the claim cannot be put there: its place, or a key on its way, holds a
+/// non-empty list, or it is a non-empty list where a map is.
+fn put_claim(
+    claims: &mut Pairs<'static, Value<'static>>,
+    keys: &[Box<str>],
+    items: &[String],
+) -> bool {
+    let Some((last, path)) = keys.split_last() else {
+        return false;
+    };
+    let mut level = claims;
+    for k in path {
+        let entries = level.0.to_mut();
+        let i = match entries.iter().position(|(key, _)| key == k.as_ref()) {
+            Some(i) => i,
+            None => {
+                entries.push((Cow::Owned(k.to_string()), Value::Map(Pairs::default())));
+                entries.len().saturating_sub(1)
+            }
+        };
+        let Some((_, v)) = entries.get_mut(i) else {
+            return false;
+        };
+        if matches!(v, Value::List(l) if l.is_empty()) {
+            *v = Value::Map(Pairs::default());
+        }
+        let Value::Map(next) = v else {
+            return false;
+        };
+        level = next;
+    }
+    let entries = level.0.to_mut();
+    match entries.iter().find(|(key, _)| key == last.as_ref()) {
+        // A map here already (a longer claim's way): it is the empty list.
+        Some((_, Value::Map(_))) => items.is_empty(),
+        Some(_) => false,
+        None => {
+            let list = items
+                .iter()
+                .map(|i| Value::Str(Cow::Owned(i.clone())))
+                .collect();
+            entries.push((Cow::Owned(last.to_string()), Value::List(Cow::Owned(list))));
+            true
+        }
+    }
 }
 
 pub(super) fn push(

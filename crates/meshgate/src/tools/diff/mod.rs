@@ -31,7 +31,8 @@
 //!
 //! Exactness: the diff is exact (every request deciding differently lies in a reported region)
 //! for exact strings, globs whose only wildcard is a trailing `*` or `/**` (they nest or are
-//! disjoint) or a single glob of any shape per attribute, CIDRs, ports, claims and audiences,
+//! disjoint) or a single glob of any shape per attribute, CIDRs, ports, claims (under one key
+//! too, see [`claims`]) and audiences,
 //! hours, minutes, weekdays, dates and instants in any zones up to 2100, `has`, and context
 //! strings, integers and booleans. It is not guaranteed for several distinct globs on one
 //! attribute with a wildcard before the end of one of them (their overlap may not be among the
@@ -53,7 +54,8 @@
 //!   over-approximation, so cutting a branch on it is sound.
 //! - [`changes`]: the rules removed, added or changed; an unchanged rule decides alike in both
 //!   sets, so only where a changed rule can match can decisions differ.
-//! - [`search`]: the regions, each decided concretely on an example that lies in it.
+//! - [`search`]: the regions, each decided concretely on an example that lies in it;
+//!   [`claims`] makes the claims of a region fit into one request.
 //! - [`render`]: conditions in words and the report as text.
 //!
 //! Together: a request deciding differently falls into some class of every dimension; the
@@ -76,6 +78,7 @@ use search::{RuleExpr, Search};
 mod builder;
 mod candidates;
 mod changes;
+mod claims;
 mod classes;
 mod dims;
 mod logic;
@@ -210,8 +213,8 @@ impl<'s> Diff<'s> {
             if search.unbuilt > 0 {
                 report.exact = false;
                 report.inexact_because.push(format!(
-                    "no request could be built for {} region(s) (e.g. two claims under one \
-                     key); requests there that decide differently are not reported",
+                    "no request could be built for {} region(s); requests there that decide \
+                     differently are not reported",
                     search.unbuilt
                 ));
             }

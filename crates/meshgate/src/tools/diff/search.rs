@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use super::claims;
 use super::dims::{Dim, Rep, apply};
 use super::logic::{A, Atom, E, F, Space, T, atoms_of};
 use super::render::describe;
@@ -205,6 +206,10 @@ impl Search<'_, '_> {
             .iter()
             .position(|(_, dim, ..)| **dim == Dim::Attr(Attr::SourcePrincipal));
         let mut choice: Vec<usize> = vec![0; assigned.len()];
+        let dims: Vec<&Dim> = assigned.iter().map(|(_, dim, ..)| *dim).collect();
+        if !claims::fit(&dims, &options, &mut choice) {
+            return;
+        }
         let build = |choice: &[usize]| -> Option<Request<'static>> {
             let mut req = Request::default();
             for (((_, dim, ..), opts), &k) in assigned.iter().zip(&options).zip(choice) {

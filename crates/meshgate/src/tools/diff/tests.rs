@@ -194,28 +194,82 @@ fn one_glob_written_twice_keeps_the_report_exact() {
 }
 
 #[test]
-fn a_region_without_an_example_makes_the_report_inexact() {
-    // Two claims under one key are two dimensions whose values the diff cannot yet put in
-    // one request: the region holding both is left out, and the report says so.
+fn claims_under_one_key_are_decided_exactly() {
+    // `org.team` and `org.role` share the claim `org`: a region needing both is built with
+    // both in its map, and found.
     let both = "request.auth.claims[\"org\"][\"team\"] contains \"x\" and request.auth.claims[\"org\"][\"role\"] contains \"y\"";
     let old = format!("allow \"a\" {{ when {both} }}");
     let new = format!(
         "{old}\ndeny \"d\" {{ when request.auth.claims[\"org\"][\"team\"] contains \"x\" }}"
     );
     let (a, b) = sets(&old, &new);
-    let req = Request::from_json(
-        r#"{"request": {"auth": {"claims": {"org": {"team": ["x"], "role": ["y"]}}}}}"#,
-    )
-    .unwrap();
-    assert!(a.decide_reference(&req).allowed && !b.decide_reference(&req).allowed);
     let r = diff(&a, &b);
-    assert!(!r.exact, "{}", r.to_text());
-    assert!(
-        r.inexact_because
-            .iter()
-            .any(|w| w.contains("no request could be built")),
-        "{:?}",
-        r.inexact_because
+    assert!(r.exact, "{}", r.to_text());
+    assert_found(
+        &a,
+        &b,
+        r#"{"request": {"auth": {"claims": {"org": {"team": ["x"], "role": ["y"]}}}}}"#,
+    );
+    // Narrowing one of them: the region where the other holds and it does not.
+    let (a, b) = sets(
+        "allow \"a\" { when request.auth.claims[\"org\"][\"team\"] == \"x\" }",
+        "allow \"a\" { when request.auth.claims[\"org\"][\"team\"] == \"x\" and request.auth.claims[\"org\"][\"role\"] == \"admin\" }",
+    );
+    assert!(diff(&a, &b).exact);
+    assert_found(
+        &a,
+        &b,
+        r#"{"request": {"auth": {"claims": {"org": {"team": ["x"], "role": ["user"]}}}}}"#,
+    );
+    // Two tests of one claim in one set (one class per combination of their outcomes).
+    let (a, b) = sets(
+        "allow \"a\" { when request.auth.claims[\"groups\"] == \"a\" }",
+        "allow \"a\" { when request.auth.claims[\"groups\"] == \"a\" }\nallow \"b\" { when request.auth.claims[\"groups\"] matches \"b*\" }",
+    );
+    assert!(diff(&a, &b).exact);
+    assert_found(
+        &a,
+        &b,
+        r#"{"request": {"auth": {"claims": {"groups": ["bob"]}}}}"#,
+    );
+}
+
+#[test]
+fn a_claim_on_the_way_to_another_is_a_map() {
+    let old = "allow \"a\" { when request.auth.claims[\"org\"][\"team\"] == \"x\" }";
+    let (a, b) = sets(
+        old,
+        "allow \"a\" { when request.auth.claims[\"org\"][\"team\"] == \"x\" or request.auth.claims[\"org\"] == \"y\" }",
+    );
+    let r = diff(&a, &b);
+    assert!(r.exact, "{}", r.to_text());
+    assert_eq!(r.decision_changes.len(), 1, "{}", r.to_text());
+    assert_found(
+        &a,
+        &b,
+        r#"{"request": {"auth": {"claims": {"org": ["y"]}}}}"#,
+    );
+    // `org` holding `team` is a map: present, holding no string, so `org == "y"` is false and
+    // nothing changes; and `org.team` holding `lead` makes `org.team == "x"` false.
+    for new in [
+        "allow \"a\" { when request.auth.claims[\"org\"][\"team\"] == \"x\" and not request.auth.claims[\"org\"] == \"y\" }",
+        "allow \"a\" { when request.auth.claims[\"org\"][\"team\"] == \"x\" }\ndeny \"d\" { when has request.auth.claims[\"org\"] and request.auth.claims[\"org\"][\"team\"][\"lead\"] == \"z\" }",
+    ] {
+        let (a, b) = sets(old, new);
+        let r = diff(&a, &b);
+        assert!(r.exact && !r.changes_decisions, "{new}: {}", r.to_text());
+    }
+    // A change only where `org` is a map of its own, with no claim under it the rules test.
+    let (a, b) = sets(
+        "allow \"a\" { when has request.auth.claims[\"org\"] and not request.auth.claims[\"org\"][\"team\"] == \"x\" }",
+        "allow \"a\" { when has request.auth.claims[\"org\"] and not request.auth.claims[\"org\"][\"team\"] == \"x\" }\ndeny \"d\" { when request.auth.claims[\"org\"][\"team\"] == \"q\" and not request.auth.claims[\"org\"] == \"p\" }",
+    );
+    let r = diff(&a, &b);
+    assert!(r.exact, "{}", r.to_text());
+    assert_found(
+        &a,
+        &b,
+        r#"{"request": {"auth": {"claims": {"org": {"team": ["q"]}}}}}"#,
     );
 }
 
@@ -254,6 +308,10 @@ mod properties {
         "when request.headers[\"x-debug\"] == \"1\"",
         "when request.auth.claims[\"groups\"] contains \"admins\"",
         "unless request.auth.claims[\"groups\"] contains \"guests\"",
+        // Claims under one key, one on the way to the other.
+        "when request.auth.claims[\"org\"][\"team\"] == \"x\"",
+        "when request.auth.claims[\"org\"][\"role\"] == \"x\"",
+        "unless request.auth.claims[\"org\"] == \"y\"",
         "when time >= 2026-06-01T00:00:00Z",
         "when time.date in 2026-12-24..2026-12-26",
     ];
@@ -385,13 +443,20 @@ mod properties {
                     &["admins", "guests", "staff"][..],
                     0..=3,
                 )),
+                opt(&[
+                    r#"{"team": ["x"]}"#,
+                    r#"{"team": ["z"], "role": ["x"]}"#,
+                    r#"{"role": []}"#,
+                    r#"["y"]"#,
+                    r#"[]"#,
+                ]),
             ),
         )
             .prop_map(
                 |(
                     (pr, ns, team, ip, rp),
                     (path, method, port, svc, dns),
-                    (minutes, dbg, groups),
+                    (minutes, dbg, groups, org),
                 )| {
                     let mut source = serde_json::Map::new();
                     let mut dest = serde_json::Map::new();
@@ -423,8 +488,15 @@ mod properties {
                     if let Some(x) = rp {
                         auth.insert("principal".into(), s(x));
                     }
+                    let mut claims = serde_json::Map::new();
                     if let Some(g) = groups {
-                        auth.insert("claims".into(), serde_json::json!({"groups": g}));
+                        claims.insert("groups".into(), serde_json::json!(g));
+                    }
+                    if let Some(o) = org.and_then(|o| serde_json::from_str(o).ok()) {
+                        claims.insert("org".into(), o);
+                    }
+                    if !claims.is_empty() {
+                        auth.insert("claims".into(), serde_json::Value::Object(claims));
                     }
                     if !auth.is_empty() {
                         http.insert("auth".into(), serde_json::Value::Object(auth));

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 Effect = Literal["allow", "deny", "audit"]
-PartKind = Literal["from", "to", "grant", "when", "unless", "or"]
+PartKind = Literal["select", "from", "to", "grant", "when", "unless", "or"]
 Outcome = Literal["held", "failed", "unknown", "error"]
 RequestLike = Union[Request, Mapping[str, Any]]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -433,7 +433,7 @@ class FileError(_Record):
 
 @dataclass(frozen=True, repr=False)
 class PartCoverage(_Record):
-    """One part of a rule (``kind`` ``from``, ``to``, ``grant``, ``when`` or ``unless``, the
+    """One part of a rule (``kind`` ``select``, ``from``, ``to``, ``grant``, ``when`` or ``unless``, the
     ``index``-th of its kind; or ``or``, the ``index``-th operand of the top-level ``or`` of the
     condition ``of``, e.g. ``{"kind": "when", "index": 0}``) and how many tests reached it and
     made it hold or fail."""

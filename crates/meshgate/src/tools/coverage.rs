@@ -1,10 +1,10 @@
 //! Coverage of policies by tests: for every rule, whether tests made it match and not match,
-//! and for each of its parts (each `from` and `to` clause, each granted role, each `when` and
+//! and for each of its parts (each `select`, `from` and `to` clause, each granted role, each `when` and
 //! `unless`, and each operand of a top-level `or` in a `when` or `unless`) whether tests made
 //! it hold and fail.
 //!
-//! A part counts only for the requests the evaluator actually brings to it: `to` clauses once
-//! some `from` clause held, grants once some `to` clause held, each `when` and `unless` once
+//! A part counts only for the requests the evaluator actually brings to it: `from` clauses
+//! once some `select` clause held (or there is none), `to` clauses once some `from` clause held, grants once some `to` clause held, each `when` and `unless` once
 //! everything before it held, and the operands of its `or` from the first up to the first that
 //! is true or erred (the evaluator stops there). Each rule and each part has two outcomes (held / failed; for a
 //! rule, matched / not matched); the percentage is the share of outcomes that some test
@@ -26,6 +26,8 @@ use crate::request::Request;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PartKind {
+    /// A `select` clause.
+    Select,
     /// A `from` clause.
     From,
     /// A `to` clause.
@@ -87,7 +89,7 @@ pub struct RuleCoverage {
     pub matched: u64,
     /// Tests it did not match.
     pub not_matched: u64,
-    /// Its parts, in the order `from`, `to`, grants, `when`, `unless`; the operands of a
+    /// Its parts, in the order `select`, `from`, `to`, grants, `when`, `unless`; the operands of a
     /// condition's `or` right after the condition.
     pub parts: Vec<PartCoverage>,
 }
@@ -169,6 +171,15 @@ impl Coverage {
                     failed: 0,
                 });
             };
+            for (i, c) in rule.select.iter().enumerate() {
+                part(
+                    PartKind::Select,
+                    i,
+                    None,
+                    one_line(text(set, c.span)),
+                    c.span,
+                );
+            }
             for (i, c) in rule.from.iter().enumerate() {
                 part(PartKind::From, i, None, one_line(text(set, c.span)), c.span);
             }
@@ -285,12 +296,16 @@ fn apply(entry: &mut RuleCoverage, t: &RuleTrace) {
     } else {
         entry.not_matched = entry.not_matched.saturating_add(1);
     }
-    let (to_reached, grants_reached, when_reached, unless_reached) = t.reached();
-    // The n-th `from` (`to`, grant) part is the trace's n-th `from` clause (`to`, grant).
-    let (mut from, mut to, mut grants) = (t.from.iter(), t.to.iter(), t.grants.iter());
+    let reached = t.reached();
+    let (to_reached, grants_reached) = (reached.to, reached.grants);
+    let (when_reached, unless_reached) = (reached.when, reached.unless);
+    // The n-th `select` (`from`, `to`, grant) part is the trace's n-th `select` clause (…).
+    let (mut select, mut from) = (t.select.iter(), t.from.iter());
+    let (mut to, mut grants) = (t.to.iter(), t.grants.iter());
     for p in &mut entry.parts {
         let outcome = match p.kind {
-            PartKind::From => from.next().map(|(o, _)| *o),
+            PartKind::Select => select.next().map(|(o, _)| *o),
+            PartKind::From => from.next().filter(|_| reached.from).map(|(o, _)| *o),
             PartKind::To => to.next().filter(|_| to_reached).map(|(o, _)| *o),
             PartKind::Grant => grants.next().filter(|_| grants_reached).copied(),
             PartKind::When => t
@@ -622,5 +637,48 @@ mod tests {
             .map(|p| p.kind)
             .collect();
         assert_eq!(kinds, [PartKind::When]);
+    }
+
+    #[test]
+    fn select_clauses_are_parts_before_from() {
+        let set = PolicySet::parse(
+            "allow \"a\" {\n  select namespace \"foo\"\n  select label app = \"web\"\n  from namespace \"x\"\n}\n",
+            "p.mgp",
+        )
+        .unwrap();
+        let mut cov = Coverage::new();
+        cov.add_set(&set);
+        let req = |json: &str| Request::from_json(json).unwrap();
+        // Selected by namespace; the `from` then fails.
+        cov.record(
+            &set,
+            &req(r#"{"destination": {"namespace": "foo"}, "source": {"namespace": "y"}}"#),
+        );
+        // Not selected (another namespace, labels without `app`): the `from` is not reached.
+        cov.record(&set, &req(r#"{"destination": {"namespace": "bar", "labels": {"tier": "1"}}, "source": {"namespace": "x"}}"#));
+        // Selected by label.
+        cov.record(
+            &set,
+            &req(r#"{"destination": {"labels": {"app": "web"}}, "source": {"namespace": "x"}}"#),
+        );
+        let report = cov.report();
+        let a = &report.files[0].rules[0];
+        let counts: Vec<_> = a
+            .parts
+            .iter()
+            .map(|p| (p.kind, p.index, p.line, p.held, p.failed))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                (PartKind::Select, 0, 2, 1, 2),
+                (PartKind::Select, 1, 3, 1, 2),
+                (PartKind::From, 0, 4, 1, 1),
+            ]
+        );
+        assert_eq!((a.matched, a.not_matched), (1, 2));
+        assert_eq!(a.parts[1].text, "select label app = \"web\"");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["files"][0]["rules"][0]["parts"][0]["kind"], "select");
     }
 }

@@ -494,13 +494,22 @@ fn rule_implies(a: &Rule, b: &Rule) -> bool {
 /// The rule's text from its `{`, without white space and comments: equal for rules that say
 /// the same thing in the same words.
 pub(crate) fn body_key(set: &PolicySet, r: &Rule) -> String {
-    let text = super::text(
-        set,
-        Span {
-            start: r.id_span.end,
-            ..r.span
-        },
-    );
+    let body = Span {
+        start: r.id_span.end,
+        ..r.span
+    };
+    format!(
+        "{}|{}|{}",
+        r.effect.as_str(),
+        r.dry_run,
+        text_key(set, body)
+    )
+}
+
+/// The text `span` covers, without white space and comments (kept between two words, and in
+/// strings): equal for texts that say the same thing in the same words.
+pub(crate) fn text_key(set: &PolicySet, span: Span) -> String {
+    let text = super::text(set, span);
     let word = |c: char| c.is_alphanumeric() || "_-.:/+\"*".contains(c);
     let mut out = String::new();
     let (mut in_comment, mut in_string, mut escaped, mut gap) = (false, false, false, false);
@@ -538,7 +547,7 @@ pub(crate) fn body_key(set: &PolicySet, r: &Rule) -> String {
         }
         out.push(c);
     }
-    format!("{}|{}|{}", r.effect.as_str(), r.dry_run, out)
+    out
 }
 
 fn redundancy(l: &mut Linter<'_>, rules: &[&Rule], never: &HashSet<&str>) {

@@ -8,14 +8,16 @@
 //! request's class is fixed by its values on the dimensions.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
 use super::dims::{Dim, dim_of};
-use super::logic::{A, Atom, F, T, bits};
+use super::logic::{A, Atom, F, T, U, bits};
 use crate::PolicySet;
 use crate::attr::Attr;
 use crate::eval::{self, Env};
-use crate::model::{Clause, Cond, DynPred, Permission, Pred, Rule, Scalar, Test};
+use crate::model::{Clause, Cond, DynPred, Effect, Permission, Pred, Rule, Scalar, Test, Zone};
 use crate::pattern::Pattern;
+use crate::span::Span;
 
 /// Collects atoms and builds the match expressions of rules.
 pub(super) struct Builder<'s> {
@@ -28,7 +30,27 @@ pub(super) struct Builder<'s> {
     /// without an entry has none.
     pub(super) seeds: BTreeMap<usize, Seeds>,
     pub(super) inexact: Vec<String>,
+    /// Whether some `select` tests a label (then [`A::AnyLabel`] occurs and
+    /// [`Builder::finish_labels`] must run).
+    pub(super) label_select: bool,
 }
+
+/// The rule a `default allow`'s matchers are evaluated with: selection matchers read no time,
+/// so no zone (the only thing the evaluator takes from a rule for them) matters.
+pub(super) static NO_RULE: LazyLock<Rule> = LazyLock::new(|| Rule {
+    id: String::new(),
+    effect: Effect::Allow,
+    dry_run: false,
+    span: Span::default(),
+    id_span: Span::default(),
+    select: Vec::new(),
+    from: Vec::new(),
+    to: Vec::new(),
+    grants: Vec::new(),
+    when: Vec::new(),
+    unless: Vec::new(),
+    zone: Zone::default(),
+});
 
 #[derive(Default, Clone)]
 pub(super) struct Seeds {
@@ -238,8 +260,113 @@ impl<'s> Builder<'s> {
         A::And(parts)
     }
 
-    pub(super) fn rule(&mut self, r: &'s Rule) -> A {
-        let mut parts = vec![self.clauses(&r.from, r), self.clauses(&r.to, r)];
+    /// A selection, three-valued (spec §4.4): some `select` clause with every matcher true
+    /// (none: true). A label matcher reads a missing label as false when the destination
+    /// carries some label, as unknown when it carries none: with `P` the matcher (positive),
+    /// `H` the label's presence and `L` "some label", `(P and H) or (not L and unknown)`.
+    pub(super) fn selection(&mut self, clauses: &'s [Clause], rule: &'s Rule) -> A {
+        if clauses.is_empty() {
+            return A::Const(T);
+        }
+        let mut alternatives = Vec::with_capacity(clauses.len());
+        for c in clauses {
+            let mut all = Vec::with_capacity(c.tests.len());
+            for t in &c.tests {
+                let test = self.test(t, rule);
+                let Attr::DestLabel(key) = &t.attr else {
+                    all.push(test);
+                    continue;
+                };
+                self.label_select = true;
+                let d = self.dim(Dim::Attr(t.attr.clone()));
+                let has = self.atom(
+                    d,
+                    String::new(),
+                    Box::new(move |env| {
+                        if env.request().destination.labels.get(key).is_some() {
+                            T
+                        } else {
+                            F
+                        }
+                    }),
+                );
+                let positive = if t.negated {
+                    A::Not(Box::new(test))
+                } else {
+                    test
+                };
+                let read = A::Or(vec![
+                    A::And(vec![positive, has]),
+                    A::And(vec![A::Not(Box::new(A::AnyLabel)), A::Const(U)]),
+                ]);
+                all.push(if t.negated {
+                    A::Not(Box::new(read))
+                } else {
+                    read
+                });
+            }
+            alternatives.push(A::And(all));
+        }
+        A::Or(alternatives)
+    }
+
+    /// Adds the dimension of labels under keys no rule tests, and returns the expression
+    /// "the destination carries some label" over it and every label dimension.
+    pub(super) fn finish_labels(&mut self) -> A {
+        let keys: Vec<String> = self
+            .dims
+            .iter()
+            .filter_map(|d| match d {
+                Dim::Attr(Attr::DestLabel(k)) => Some(k.to_string()),
+                _ => None,
+            })
+            .collect();
+        let mut other = "zz9-other".to_string();
+        while keys.contains(&other) {
+            other.push('9');
+        }
+        let mut any = Vec::new();
+        for (d, dim) in self.dims.clone().iter().enumerate() {
+            if let Dim::Attr(Attr::DestLabel(k)) = dim {
+                let k = k.clone();
+                any.push(self.atom(
+                    d,
+                    String::new(),
+                    Box::new(move |env| {
+                        if env.request().destination.labels.get(&k).is_some() {
+                            T
+                        } else {
+                            F
+                        }
+                    }),
+                ));
+            }
+        }
+        let d = self.dim(Dim::OtherLabels(other));
+        let label = "a destination label under a key no rule tests".to_string();
+        any.push(self.atom(
+            d,
+            label,
+            Box::new(move |env| {
+                let labels = &env.request().destination.labels;
+                if labels.0.iter().any(|(k, _)| !keys.iter().any(|x| x == k)) {
+                    T
+                } else {
+                    F
+                }
+            }),
+        ));
+        A::Or(any)
+    }
+
+    /// A rule: its match, and its selection (what it claims, for an allow rule).
+    pub(super) fn rule(&mut self, r: &'s Rule) -> (A, A) {
+        let selection = self.selection(&r.select, r);
+        let mut parts = vec![
+            A::IsTrue(Box::new(selection.clone())),
+            self.clauses(&r.from, r),
+            self.clauses(&r.to, r),
+        ];
         if !r.grants.is_empty() {
             let perms: Vec<A> = r.permissions().map(|p| self.permission(p)).collect();
             parts.push(A::Or(perms));
@@ -252,7 +379,7 @@ impl<'s> Builder<'s> {
             let a = self.cond(c, r);
             parts.push(A::IsFalse(Box::new(a)));
         }
-        A::And(parts)
+        (A::And(parts), selection)
     }
 }
 

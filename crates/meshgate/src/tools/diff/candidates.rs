@@ -204,6 +204,8 @@ pub(super) fn candidates(
         ));
     }
     let candidates: Vec<Rep> = match dim {
+        // Present (any label under the key): its one value besides absent.
+        Dim::OtherLabels(key) => vec![Rep::Str(key.clone())],
         Dim::Time => {
             let (times, why) = time_candidates(seeds);
             inexact.extend(why);

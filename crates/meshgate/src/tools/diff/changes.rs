@@ -1,8 +1,10 @@
-//! Which deciding rules were removed, added or changed between the two sets (the search looks
-//! only where a changed rule can match).
+//! Which deciding rules and `default allow` items were removed, added or changed between the
+//! two sets (the search looks only where a changed rule can match, or, with defaults, where a
+//! changed default or claim can tell the sets apart).
 //!
 //! Invariant: a rule not listed as changed has the same meaning and the same place among the
-//! deciding rules of its effect in both sets, so it decides alike in both.
+//! deciding rules of its effect in both sets, so it decides (and claims) alike in both; a
+//! default not listed has the same selection in both.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -82,6 +84,34 @@ pub(super) fn changes(old: &PolicySet, new: &PolicySet) -> (RuleChanges, HashSet
             }
         }
     }
+    // Defaults: their order changes only which one `reasons` names, not `allowed`.
+    let default_keys = |set: &PolicySet| -> BTreeMap<String, String> {
+        set.defaults()
+            .iter()
+            .map(|d| {
+                let body = crate::Span {
+                    start: d.id_span.end,
+                    ..d.span
+                };
+                (d.id.clone(), crate::tools::lint::text_key(set, body))
+            })
+            .collect()
+    };
+    let (old_defaults, new_defaults) = (default_keys(old), default_keys(new));
+    for id in old_defaults.keys() {
+        if !new_defaults.contains_key(id) {
+            rc.removed.push(id.clone());
+        }
+    }
+    for (id, key) in &new_defaults {
+        match old_defaults.get(id) {
+            None => rc.added.push(id.clone()),
+            Some(k) if k != key => rc.changed.push(id.clone()),
+            Some(_) => {}
+        }
+    }
+    rc.removed.sort();
+    rc.added.sort();
     rc.changed.sort();
     rc.changed.dedup();
     let all: HashSet<String> = rc

@@ -15,6 +15,10 @@ use crate::request::{Pairs, Request, Value};
 pub(super) enum Dim {
     Attr(Attr),
     Time,
+    /// Whether the destination carries a label under a key no rule tests (named by the key it
+    /// is set under): a `select` reads a missing label as false only when the request carries
+    /// some destination label (spec §4.4), so the presence of any label is part of the space.
+    OtherLabels(String),
 }
 
 pub(super) fn dim_of(a: &Attr) -> Dim {
@@ -31,6 +35,7 @@ impl std::fmt::Display for Dim {
         match self {
             Dim::Attr(a) => write!(f, "{a}"),
             Dim::Time => f.write_str("time"),
+            Dim::OtherLabels(_) => f.write_str("destination.labels (other keys)"),
         }
     }
 }
@@ -61,6 +66,7 @@ pub(super) fn apply(req: &mut Request<'static>, dim: &Dim, rep: &Rep) -> bool {
         return true;
     }
     match dim {
+        Dim::OtherLabels(key) => push(&mut req.destination.labels, key, Some(Cow::Borrowed("zz9"))),
         Dim::Time => {
             if let Rep::Time(t) = rep {
                 req.time = Some(*t);

@@ -46,6 +46,10 @@ pub(super) enum A {
     Not(Box<A>),
     IsTrue(Box<A>),
     IsFalse(Box<A>),
+    /// Whether the destination carries some label: a placeholder while rules are built,
+    /// replaced by the expression over every label dimension once they are all known
+    /// ([`substitute_any_label`]).
+    AnyLabel,
 }
 
 pub(super) fn map_bits(x: u8, f: impl Fn(u8) -> u8) -> u8 {
@@ -126,6 +130,8 @@ impl Space<'_> {
                 }
             }
             A::Const(v) => *v,
+            // Replaced before any evaluation; were one left, "any value" never cuts wrongly.
+            A::AnyLabel => T | F | U | E,
             A::Not(x) => map_bits(self.eval(x, assign), |b| {
                 if b == T {
                     F
@@ -172,7 +178,7 @@ pub(super) fn dims_of(a: &A, space_atoms: &[Atom<'_>], out: &mut Vec<usize>) {
                 }
             }
         }
-        A::Const(_) => {}
+        A::Const(_) | A::AnyLabel => {}
         A::And(xs) | A::Or(xs) => xs.iter().for_each(|x| dims_of(x, space_atoms, out)),
         A::Not(x) | A::IsTrue(x) | A::IsFalse(x) => dims_of(x, space_atoms, out),
     }
@@ -185,8 +191,18 @@ pub(super) fn atoms_of(a: &A, out: &mut Vec<usize>) {
                 out.push(*i);
             }
         }
-        A::Const(_) => {}
+        A::Const(_) | A::AnyLabel => {}
         A::And(xs) | A::Or(xs) => xs.iter().for_each(|x| atoms_of(x, out)),
         A::Not(x) | A::IsTrue(x) | A::IsFalse(x) => atoms_of(x, out),
+    }
+}
+
+/// Replaces every [`A::AnyLabel`] in `a` by `any`.
+pub(super) fn substitute_any_label(a: &mut A, any: &A) {
+    match a {
+        A::AnyLabel => *a = any.clone(),
+        A::Atom(_) | A::Const(_) => {}
+        A::And(xs) | A::Or(xs) => xs.iter_mut().for_each(|x| substitute_any_label(x, any)),
+        A::Not(x) | A::IsTrue(x) | A::IsFalse(x) => substitute_any_label(x, any),
     }
 }

@@ -33,8 +33,9 @@
 //! for exact strings, globs whose only wildcard is a trailing `*` or `/**` (they nest or are
 //! disjoint) or a single glob of any shape per attribute, CIDRs, ports, claims (under one key
 //! too, see [`claims`]) and audiences,
-//! hours, minutes, weekdays, dates and instants in any zones up to 2100, `has`, and context
-//! strings, integers and booleans. It is not guaranteed for several distinct globs on one
+//! hours, minutes, weekdays, dates and instants in any zones up to 2100, `has`, `select` and
+//! `default allow` (a side's *fallback*: what it decides when no rule matched, see
+//! [`search::Fallback`]), and context strings, integers and booleans. It is not guaranteed for several distinct globs on one
 //! attribute with a wildcard before the end of one of them (their overlap may not be among the
 //! candidates), for comparisons of one attribute with another, for `contains` on context
 //! lists, and when a limit is reached (more than 1024 list classes, the zones' history, the
@@ -70,10 +71,10 @@ use super::DecisionRecord;
 use crate::PolicySet;
 use crate::eval::Env;
 use crate::request::Request;
-use builder::Builder;
+use builder::{Builder, NO_RULE};
 use changes::{changes, deciding};
-use logic::{Atom, Space, dims_of};
-use search::{RuleExpr, Search};
+use logic::{A, Atom, Space, dims_of, substitute_any_label};
+use search::{Fallback, RuleExpr, Search};
 
 mod builder;
 mod candidates;
@@ -154,13 +155,18 @@ impl<'s> Diff<'s> {
             atoms: Vec::new(),
             seeds: BTreeMap::new(),
             inexact: Vec::new(),
+            label_select: false,
         };
         // Each side lists its deciding rules in set order, as indices into `rules`; an unchanged
         // rule is built once (from the old set) and shared by both sides.
         let mut rules: Vec<RuleExpr> = Vec::new();
         let mut sides: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
         let mut shared: HashMap<&str, usize> = HashMap::new();
-        for (side, set) in sides.iter_mut().zip([old, new]) {
+        // Per rule, what it claims (spec §4.4): an enforcing allow rule claims the workloads
+        // its selection does not rule out.
+        let mut claims: Vec<Option<A>> = Vec::new();
+        let mut fallbacks: [Option<Fallback>; 2] = [None, None];
+        for ((side, fallback), set) in sides.iter_mut().zip(&mut fallbacks).zip([old, new]) {
             b.set = Some(set);
             for r in set.rules().iter().filter(|r| deciding(r)) {
                 let changed = changed_ids.contains(&r.id);
@@ -171,16 +177,45 @@ impl<'s> Diff<'s> {
                     }
                 }
                 let i = rules.len();
+                let (expr, selection) = b.rule(r);
                 rules.push(RuleExpr {
-                    expr: b.rule(r),
+                    expr,
                     effect: r.effect,
                     changed,
                     dims: Vec::new(),
                 });
+                claims.push(
+                    r.claims()
+                        .then(|| A::Not(Box::new(A::IsFalse(Box::new(selection))))),
+                );
                 if !changed {
                     shared.insert(&r.id, i);
                 }
                 side.push(i);
+            }
+            if !set.defaults().is_empty() {
+                let opens: Vec<A> = set
+                    .defaults()
+                    .iter()
+                    .map(|d| A::IsTrue(Box::new(b.selection(&d.select, &NO_RULE))))
+                    .collect();
+                let claimed: Vec<A> = side
+                    .iter()
+                    .filter_map(|&i| claims.get(i).cloned().flatten())
+                    .collect();
+                *fallback = Some(Fallback {
+                    expr: A::And(vec![A::Or(opens), A::Not(Box::new(A::Or(claimed)))]),
+                    dims: Vec::new(),
+                });
+            }
+        }
+        if b.label_select {
+            let any = b.finish_labels();
+            for r in &mut rules {
+                substitute_any_label(&mut r.expr, &any);
+            }
+            for f in fallbacks.iter_mut().flatten() {
+                substitute_any_label(&mut f.expr, &any);
             }
         }
         for r in &mut rules {
@@ -188,6 +223,21 @@ impl<'s> Diff<'s> {
             dims_of(&r.expr, &b.atoms, &mut dims);
             r.dims = dims;
         }
+        for f in fallbacks.iter_mut().flatten() {
+            let mut dims = Vec::new();
+            dims_of(&f.expr, &b.atoms, &mut dims);
+            f.dims = dims;
+        }
+        let fallback_may_differ = old
+            .rules()
+            .iter()
+            .chain(new.rules().iter())
+            .any(|r| r.claims() && changed_ids.contains(&r.id))
+            || old
+                .defaults()
+                .iter()
+                .chain(new.defaults())
+                .any(|d| changed_ids.contains(&d.id));
         let (space, inexact) = classes::partition(b);
         let mut report = DiffReport {
             changes_decisions: false,
@@ -201,6 +251,8 @@ impl<'s> Diff<'s> {
                 space: &space,
                 rules: &rules,
                 sides: &sides,
+                fallbacks: &fallbacks,
+                fallback_may_differ,
                 old,
                 new,
                 steps: 0,

@@ -26,10 +26,21 @@ pub(super) struct RuleExpr {
     pub(super) dims: Vec<usize>,
 }
 
+/// What a side decides when no deny and no allow rule matched and none erred: per side, with
+/// `default allow` items, "some default opens the workload and no allow rule claims it"
+/// (spec §4.4); without any, nothing (default deny).
+pub(super) struct Fallback {
+    pub(super) expr: A,
+    pub(super) dims: Vec<usize>,
+}
+
 pub(super) struct Search<'a, 's> {
     pub(super) space: &'a Space<'s>,
     pub(super) rules: &'a [RuleExpr],
     pub(super) sides: &'a [Vec<usize>; 2],
+    pub(super) fallbacks: &'a [Option<Fallback>; 2],
+    /// Whether the fallbacks may differ: a default or a claiming rule changed.
+    pub(super) fallback_may_differ: bool,
     pub(super) old: &'a PolicySet,
     pub(super) new: &'a PolicySet,
     pub(super) steps: usize,
@@ -40,9 +51,15 @@ pub(super) struct Search<'a, 's> {
 }
 
 impl Search<'_, '_> {
-    /// Whether one side's decision is fixed by the outcomes (one per rule): `Some(allowed)`.
+    /// Whether one side's decision is fixed by the outcomes (one per rule) and the value of
+    /// its fallback: `Some(allowed)`.
     /// `order` is the side's deciding rules in set order, as indices into `rules`.
-    pub(super) fn decided(&self, order: &[usize], outcomes: &[u8]) -> Option<bool> {
+    pub(super) fn decided(
+        &self,
+        order: &[usize],
+        outcomes: &[u8],
+        fallback: Option<u8>,
+    ) -> Option<bool> {
         let mut allows: Vec<u8> = Vec::new();
         for &i in order {
             // Were an index out of range, `None` (undecided) is the answer that cannot be
@@ -62,7 +79,12 @@ impl Search<'_, '_> {
             return None;
         }
         if allows.iter().all(|&o| o == F) {
-            return Some(false);
+            return match fallback {
+                None => Some(false),
+                Some(T) => Some(true),
+                Some(F) => Some(false),
+                Some(_) => None,
+            };
         }
         allows.contains(&T).then_some(true)
     }
@@ -79,19 +101,32 @@ impl Search<'_, '_> {
             .iter()
             .map(|r| self.space.eval(&r.expr, assign))
             .collect();
-        // No changed rule can match: both sets decide alike here.
-        if !self
-            .rules
+        let fallback: Vec<Option<u8>> = self
+            .fallbacks
             .iter()
-            .zip(&outcomes)
-            .any(|(r, o)| r.changed && *o != F)
+            .map(|f| f.as_ref().map(|f| self.space.eval(&f.expr, assign)))
+            .collect();
+        let (old_fallback, new_fallback) = (
+            fallback.first().copied().flatten(),
+            fallback.get(1).copied().flatten(),
+        );
+        // No changed rule can match, and the fallbacks cannot differ: both sets decide alike
+        // here.
+        let fallbacks_alike = !self.fallback_may_differ
+            || (old_fallback == new_fallback && old_fallback.is_none_or(|v| v.count_ones() == 1));
+        if fallbacks_alike
+            && !self
+                .rules
+                .iter()
+                .zip(&outcomes)
+                .any(|(r, o)| r.changed && *o != F)
         {
             return;
         }
         let [old_order, new_order] = self.sides;
         match (
-            self.decided(old_order, &outcomes),
-            self.decided(new_order, &outcomes),
+            self.decided(old_order, &outcomes, old_fallback),
+            self.decided(new_order, &outcomes, new_fallback),
         ) {
             (Some(a), Some(b)) if a == b => return,
             (Some(_), Some(_)) => {
@@ -110,6 +145,18 @@ impl Search<'_, '_> {
                     let w = weight.entry(d).or_default();
                     *w = w.saturating_add(if r.changed { 2 } else { 1 });
                 }
+            }
+        }
+        let undecided_fallbacks: Vec<&Fallback> = self
+            .fallbacks
+            .iter()
+            .zip(&fallback)
+            .filter_map(|(f, v)| f.as_ref().filter(|_| v.is_some_and(|v| v.count_ones() > 1)))
+            .collect();
+        for f in &undecided_fallbacks {
+            for &d in &f.dims {
+                let w = weight.entry(d).or_default();
+                *w = w.saturating_add(if self.fallback_may_differ { 2 } else { 1 });
             }
         }
         let space = self.space;
@@ -131,6 +178,9 @@ impl Search<'_, '_> {
             if o.count_ones() > 1 {
                 atoms_of(&r.expr, &mut live_atoms);
             }
+        }
+        for f in &undecided_fallbacks {
+            atoms_of(&f.expr, &mut live_atoms);
         }
         let live_atoms: Vec<&Atom<'_>> = live_atoms
             .iter()

@@ -273,6 +273,70 @@ fn a_claim_on_the_way_to_another_is_a_map() {
     );
 }
 
+#[test]
+fn a_new_default_opens_the_workloads_no_allow_rule_claims() {
+    let old = "allow \"a\" { select namespace \"foo\" from namespace \"x\" }\nallow \"nothing\" { select label app = \"db\" when false }";
+    let (a, b) = sets(old, &format!("{old}\ndefault allow \"mesh\" {{ }}"));
+    let r = diff(&a, &b);
+    assert!(r.exact, "{:?}", r.inexact_because);
+    assert_eq!(r.rules.added, ["mesh"]);
+    // Another namespace, labelled without `app = "db"`: claimed by neither rule.
+    assert_found(
+        &a,
+        &b,
+        r#"{"destination": {"namespace": "bar", "labels": {"app": "web"}}}"#,
+    );
+    assert_found(
+        &a,
+        &b,
+        r#"{"destination": {"namespace": "bar", "labels": {"tier": "1"}}}"#,
+    );
+    // Claimed: by `a` (namespace foo, or unknown), by `nothing` (app = db, or no label at all).
+    for claimed in [
+        r#"{"destination": {"namespace": "foo", "labels": {"app": "web"}}}"#,
+        r#"{"destination": {"labels": {"app": "web"}}}"#,
+        r#"{"destination": {"namespace": "bar", "labels": {"app": "db"}}}"#,
+        r#"{"destination": {"namespace": "bar"}}"#,
+    ] {
+        let req = Request::from_json(claimed).unwrap();
+        assert!(!b.decide_reference(&req).allowed, "{claimed}");
+        assert!(Diff::new(&a, &b).region_of(&req).is_none(), "{claimed}");
+    }
+    for region in &r.decision_changes {
+        assert_eq!(region.after.reasons, ["mesh"]);
+    }
+}
+
+#[test]
+fn a_new_select_narrows_a_rule_and_its_claim() {
+    // With a default, narrowing a rule's selection both stops it matching elsewhere and
+    // opens the workloads it no longer claims: another namespace is now allowed by default.
+    let (a, b) = sets(
+        "default allow \"mesh\" { }\nallow \"a\" { from namespace \"x\" }",
+        "default allow \"mesh\" { }\nallow \"a\" { select namespace \"foo\" from namespace \"x\" }",
+    );
+    let r = diff(&a, &b);
+    assert!(r.exact, "{:?}", r.inexact_because);
+    assert_found(
+        &a,
+        &b,
+        r#"{"source": {"namespace": "y"}, "destination": {"namespace": "bar"}}"#,
+    );
+    // Same decision where it still claims (and the caller is not `x`), or where `x` calls it.
+    let d = Diff::new(&a, &b);
+    for same in [
+        r#"{"source": {"namespace": "y"}, "destination": {"namespace": "foo"}}"#,
+        r#"{"source": {"namespace": "x"}, "destination": {"namespace": "foo"}}"#,
+    ] {
+        let req = Request::from_json(same).unwrap();
+        assert_eq!(
+            a.decide_reference(&req).allowed,
+            b.decide_reference(&req).allowed
+        );
+        assert!(d.region_of(&req).is_none(), "{same}");
+    }
+}
+
 mod properties {
     use proptest::prelude::*;
 
@@ -315,6 +379,18 @@ mod properties {
         "when time >= 2026-06-01T00:00:00Z",
         "when time.date in 2026-12-24..2026-12-26",
     ];
+    const SELECT: &[&str] = &[
+        "select namespace \"prod\"",
+        "select not namespace \"dev\"",
+        "select label app = \"web\"",
+        "select not label app = \"web\", namespace \"prod\"",
+        "select label tier = \"1\" select namespace \"dev\"",
+    ];
+    const DEFAULTS: &[&str] = &[
+        "default allow \"d0\" { }",
+        "default allow \"d1\" { select namespace \"prod\" }",
+        "default allow \"d2\" { select label app = \"web\" }\ndefault allow \"d3\" { select namespace \"dev\" }",
+    ];
     const ZONES: &[&str] = &[
         "",
         "timezone \"Europe/Berlin\"",
@@ -326,6 +402,7 @@ mod properties {
     #[derive(Clone, Debug)]
     struct RuleSpec {
         deny: bool,
+        select: Option<usize>,
         from: Option<usize>,
         to: Option<usize>,
         grant: Option<usize>,
@@ -341,9 +418,11 @@ mod properties {
             proptest::option::of(0..GRANT.len()),
             proptest::option::of(0..WHEN.len()),
             0..ZONES.len(),
+            proptest::option::weighted(0.3, 0..SELECT.len()),
         )
-            .prop_map(|(deny, from, to, grant, when, zone)| RuleSpec {
+            .prop_map(|(deny, from, to, grant, when, zone, select)| RuleSpec {
                 deny,
+                select,
                 from,
                 to,
                 grant: if deny { None } else { grant },
@@ -352,11 +431,16 @@ mod properties {
             })
     }
 
-    fn text(rules: &[(usize, RuleSpec)]) -> String {
+    fn text(rules: &[(usize, RuleSpec)], defaults: Option<usize>) -> String {
         let mut out = ROLES.to_string();
+        if let Some(d) = defaults {
+            out.push_str(DEFAULTS[d]);
+            out.push('\n');
+        }
         for (id, r) in rules {
             let effect = if r.deny { "deny" } else { "allow" };
             let parts: Vec<&str> = [
+                r.select.map(|i| SELECT[i]),
                 r.from.map(|i| FROM[i]),
                 r.to.map(|i| TO[i]),
                 r.grant.map(|i| GRANT[i]),
@@ -376,8 +460,10 @@ mod properties {
             proptest::collection::vec(rule_spec(), 1..5),
             proptest::collection::vec(rule_spec(), 0..3),
             0..4usize,
+            proptest::option::weighted(0.3, 0..DEFAULTS.len()),
+            proptest::option::weighted(0.3, 0..DEFAULTS.len()),
         )
-            .prop_map(|(old, extra, mode)| {
+            .prop_map(|(old, extra, mode, old_defaults, new_defaults)| {
                 let old: Vec<(usize, RuleSpec)> = old.into_iter().enumerate().collect();
                 let mut new = old.clone();
                 match mode {
@@ -399,7 +485,7 @@ mod properties {
                             .collect()
                     }
                 }
-                (text(&old), text(&new))
+                (text(&old, old_defaults), text(&new, new_defaults))
             })
     }
 
@@ -430,6 +516,12 @@ mod properties {
                 proptest::option::of(proptest::sample::select(&[8080u16, 8500, 9999][..])),
                 opt(&["pay", "PAY", "ledger"]),
                 opt(&["prod", "dev"]),
+                opt(&[
+                    r#"{"app": "web"}"#,
+                    r#"{"app": "api"}"#,
+                    r#"{"tier": "1"}"#,
+                    r#"{"other": "x"}"#,
+                ]),
             ),
             (
                 // Minutes after 2026-01-01, mostly in 2026 and 2027, sometimes back to 1850
@@ -455,7 +547,7 @@ mod properties {
             .prop_map(
                 |(
                     (pr, ns, team, ip, rp),
-                    (path, method, port, svc, dns),
+                    (path, method, port, svc, dns, dlabels),
                     (minutes, dbg, groups, org),
                 )| {
                     let mut source = serde_json::Map::new();
@@ -506,6 +598,9 @@ mod properties {
                     }
                     if let Some(x) = svc {
                         dest.insert("service".into(), s(x));
+                    }
+                    if let Some(l) = dlabels.and_then(|l| serde_json::from_str(l).ok()) {
+                        dest.insert("labels".into(), l);
                     }
                     if let Some(x) = dns {
                         dest.insert("namespace".into(), s(x));

@@ -193,7 +193,14 @@ class Explanation(_Record):
     overridden: List[RuleExplanation]
     nearest: List[RuleExplanation]
     noted: List[RuleExplanation]
+    #: The ``default allow`` that allowed the request (``applied``), or for a default deny the
+    #: first that selects the workload: ``{"id", "location", "applied"}``.
+    default_allow: Optional[Dict[str, Any]] = None
+    #: For a default deny in a set with defaults, the allow rules that claim the workload:
+    #: ``{"rule", "location", "selection", "detail"}``.
+    claimed_by: List[Dict[str, Any]] = field(default_factory=list)
     _text: str = field(default="", compare=False)
+    _omit_empty = ("default_allow", "claimed_by")
 
     @staticmethod
     def _from(d: Mapping[str, Any], text: str) -> Explanation:
@@ -208,6 +215,8 @@ class Explanation(_Record):
             overridden=rules("overridden"),
             nearest=rules("nearest"),
             noted=rules("noted"),
+            default_allow=d.get("default_allow"),
+            claimed_by=list(d.get("claimed_by", [])),
             _text=text,
         )
 

@@ -293,6 +293,29 @@ def test_diff_to_dict_and_repr() -> None:
     assert repr(first).startswith("Region(denied (no rule matched) -> allowed by ['sre-business-hours'], conditions=[")
 
 
+DEFAULTS = """default allow "mesh" { }
+allow "foo-reads" { select namespace "foo" from namespace "x" }
+"""
+
+
+def test_explain_names_the_default_and_the_claims() -> None:
+    policy = meshgate.PolicySet.from_source(DEFAULTS)
+    closed = meshgate.explain(policy, {"source": {"namespace": "y"}, "destination": {"namespace": "foo"}})
+    assert not closed.allowed
+    assert closed.summary == (
+        'denied: no allow rule matched (default deny); default allow "mesh" does not apply: '
+        'the workload is claimed by allow "foo-reads"'
+    )
+    assert closed.default_allow is not None and closed.default_allow["applied"] is False
+    assert [(c["rule"], c["selection"]) for c in closed.claimed_by] == [("foo-reads", "held")]
+    assert closed.to_dict()["claimed_by"] == closed.claimed_by
+    assert "allow rules that claim the workload:" in closed.to_text()
+    opened = meshgate.explain(policy, {"destination": {"namespace": "bar"}})
+    assert opened.allowed and opened.decision.reasons == ["mesh"]
+    assert opened.default_allow is not None and opened.default_allow["applied"] is True
+    assert "claimed_by" not in opened.to_dict() and opened.to_dict()["default_allow"]["id"] == "mesh"
+
+
 # ---------------------------------------------------------------------------------------------
 # tests and coverage
 

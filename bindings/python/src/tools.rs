@@ -6,14 +6,12 @@
 //! core's text rendering where there is one. The typed classes around them are in
 //! `python/meshgate/tools.py`.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use meshgate::diagnostic::DiagnosticJson;
-use meshgate::tools::coverage::{Coverage, CoverageReport};
-use meshgate::tools::testing::{self, SuiteReport, TestSuite, files};
+use meshgate::tools::testing::{self, RunError, TestSuite, files};
 use meshgate::tools::{DecisionRecord, diff, explain, fmt, lint};
-use meshgate::{Diagnostics, PolicySet, Severity};
+use meshgate::{PolicySet, Severity};
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use serde_json::{Value, json};
@@ -122,14 +120,18 @@ fn format_source(py: Python<'_>, text: &str, name: &str) -> PyResult<String> {
 #[pyfunction]
 fn run_test_file<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| PyOSError::new_err(format!("cannot read `{name}`: {}", io_reason(&e))))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        PyOSError::new_err(format!(
+            "cannot read `{name}`: {}",
+            meshgate::tools::io_reason(&e)
+        ))
+    })?;
     let suite = guard(|| TestSuite::from_json(&text, &name))?
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     let policies = files::policies_for(&path, &suite).map_err(|e| {
         PyOSError::new_err(format!(
             "cannot list the policies of `{name}`: {}",
-            io_reason(&e)
+            meshgate::tools::io_reason(&e)
         ))
     })?;
     let set = py
@@ -145,179 +147,6 @@ fn diagnostics_json<'a>(
     ds.into_iter().map(|d| d.to_json()).collect()
 }
 
-/// A test file or policy set that could not be used.
-struct FileError {
-    file: String,
-    message: String,
-    diagnostics: Vec<DiagnosticJson>,
-}
-
-/// The result of a test run.
-struct RunReport {
-    ok: bool,
-    passed: usize,
-    failed: usize,
-    suites: Vec<SuiteReport>,
-    errors: Vec<FileError>,
-    coverage: Option<CoverageReport>,
-}
-
-impl RunReport {
-    /// The shape of `meshgate test --format json [--coverage]`.
-    fn to_json(&self) -> serde_json::Result<Value> {
-        let mut errors = Vec::with_capacity(self.errors.len());
-        for e in &self.errors {
-            let mut v = serde_json::Map::new();
-            v.insert("file".into(), json!(e.file));
-            v.insert("message".into(), json!(e.message));
-            // Listed only when there are some, as the CLI does.
-            if !e.diagnostics.is_empty() {
-                v.insert("diagnostics".into(), serde_json::to_value(&e.diagnostics)?);
-            }
-            errors.push(serde_json::Value::Object(v));
-        }
-        let mut v = serde_json::Map::new();
-        v.insert("ok".into(), json!(self.ok));
-        v.insert("passed".into(), json!(self.passed));
-        v.insert("failed".into(), json!(self.failed));
-        v.insert("suites".into(), serde_json::to_value(&self.suites)?);
-        v.insert("errors".into(), serde_json::Value::Array(errors));
-        if let Some(c) = &self.coverage {
-            v.insert("coverage".into(), serde_json::to_value(c)?);
-        }
-        Ok(serde_json::Value::Object(v))
-    }
-}
-
-/// Why a test run could not start.
-enum RunError {
-    Missing(PathBuf),
-    Search(std::io::Error),
-    NoTests(Vec<PathBuf>),
-}
-
-/// An I/O error in lowercase, without the OS error number (as the CLI words it).
-fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error") {
-        Some(i) => text.get(..i).unwrap_or(&text).to_string(),
-        None => text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => text,
-    }
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
-
-/// `N errors, M warnings`.
-fn count_summary(ds: &Diagnostics) -> String {
-    let errors = ds.errors().count();
-    let warnings = ds.iter().count().saturating_sub(errors);
-    format!(
-        "{}, {}",
-        plural(errors, "error"),
-        plural(warnings, "warning")
-    )
-}
-
-/// One test file: its suite and the set it tests, or why it cannot run.
-fn prepare<'s>(
-    file: &Path,
-    sets: &'s mut BTreeMap<Vec<PathBuf>, Result<PolicySet, Diagnostics>>,
-) -> Result<(TestSuite, &'s PolicySet), FileError> {
-    let name = file.display().to_string();
-    let error = |message: String| FileError {
-        file: name.clone(),
-        message,
-        diagnostics: Vec::new(),
-    };
-    let json = std::fs::read_to_string(file)
-        .map_err(|e| error(format!("cannot read `{name}`: {}", io_reason(&e))))?;
-    let suite =
-        TestSuite::from_json(&json, &name).map_err(|e| error(format!("invalid test file {e}")))?;
-    let policies = match files::policies_for(file, &suite) {
-        Ok(p) if !p.is_empty() => p,
-        Ok(_) => {
-            return Err(error(format!(
-                "no policy files for `{name}`: it names none and its directory has no `*.mgp` file"
-            )));
-        }
-        Err(e) => {
-            return Err(error(format!(
-                "cannot list the policies next to `{name}`: {}",
-                io_reason(&e)
-            )));
-        }
-    };
-    let set = sets
-        .entry(policies.clone())
-        .or_insert_with(|| PolicySet::from_files(&policies));
-    match set {
-        Ok(set) => Ok((suite, set)),
-        Err(ds) => {
-            let names: Vec<String> = policies
-                .iter()
-                .map(|p| format!("`{}`", p.display()))
-                .collect();
-            Err(FileError {
-                message: format!(
-                    "the policies of `{name}` ({}) have {}",
-                    names.join(", "),
-                    count_summary(ds)
-                ),
-                diagnostics: diagnostics_json(ds.iter()),
-                file: name,
-            })
-        }
-    }
-}
-
-/// Runs every test file under `paths`, as `meshgate test` does: files that cannot be read or
-/// whose policies do not load are listed in `errors`, not raised.
-fn run_paths(paths: &[PathBuf], coverage: bool) -> Result<RunReport, RunError> {
-    if let Some(missing) = paths.iter().find(|p| !p.exists()) {
-        return Err(RunError::Missing(missing.clone()));
-    }
-    let test_files = files::discover(paths).map_err(RunError::Search)?;
-    if test_files.is_empty() {
-        return Err(RunError::NoTests(paths.to_vec()));
-    }
-    let mut sets = BTreeMap::new();
-    let mut cov = coverage.then(Coverage::new);
-    let mut suites = Vec::new();
-    let mut errors = Vec::new();
-    for file in &test_files {
-        match prepare(file, &mut sets) {
-            Ok((suite, set)) => {
-                if let Some(c) = cov.as_mut() {
-                    c.add_set(set);
-                }
-                suites.push(testing::run(set, &suite, cov.as_mut()));
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    let passed: usize = suites.iter().map(|s| s.passed).sum();
-    let failed: usize = suites.iter().map(|s| s.failed).sum();
-    Ok(RunReport {
-        ok: failed == 0 && errors.is_empty(),
-        passed,
-        failed,
-        suites,
-        errors,
-        coverage: cov.map(|c| c.report()),
-    })
-}
-
 /// Coverage as `meshgate test --coverage` prints it, and as an lcov tracefile.
 type CoverageTexts = (String, String);
 
@@ -331,31 +160,14 @@ fn run_tests_raw<'py>(
     paths: Vec<PathBuf>,
     coverage: bool,
 ) -> PyResult<(Bound<'py, PyAny>, Option<CoverageTexts>)> {
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        paths
-    };
     let report = py
-        .detach(|| guard(|| run_paths(&paths, coverage)))?
+        .detach(|| guard(|| testing::run_paths(&paths, coverage)))?
         .map_err(|e| match e {
-            RunError::Missing(p) => PyFileNotFoundError::new_err(format!(
-                "no such file or directory: `{}`",
-                p.display()
-            )),
-            RunError::Search(e) => {
-                PyOSError::new_err(format!("cannot search for test files: {}", io_reason(&e)))
-            }
-            RunError::NoTests(ps) => {
-                let places: Vec<String> = ps.iter().map(|p| format!("`{}`", p.display())).collect();
-                PyValueError::new_err(format!(
-                    "no test files (`*{}`) found in {}",
-                    files::SUFFIX,
-                    places.join(", ")
-                ))
-            }
+            RunError::Missing(_) => PyFileNotFoundError::new_err(e.to_string()),
+            RunError::Search(_) => PyOSError::new_err(e.to_string()),
+            RunError::NoTests(_) => PyValueError::new_err(e.to_string()),
         })?;
-    let obj = to_python(py, report.to_json())?;
+    let obj = to_python(py, serde_json::to_value(&report))?;
     let suites = obj.get_item("suites")?;
     for (i, suite) in report.suites.iter().enumerate() {
         let cases = suites.get_item(i)?.get_item("cases")?;

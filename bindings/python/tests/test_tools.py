@@ -293,6 +293,29 @@ def test_diff_to_dict_and_repr() -> None:
     assert repr(first).startswith("Region(denied (no rule matched) -> allowed by ['sre-business-hours'], conditions=[")
 
 
+DEFAULTS = """default allow "mesh" { }
+allow "foo-reads" { select namespace "foo" from namespace "x" }
+"""
+
+
+def test_explain_names_the_default_and_the_claims() -> None:
+    policy = meshgate.PolicySet.from_source(DEFAULTS)
+    closed = meshgate.explain(policy, {"source": {"namespace": "y"}, "destination": {"namespace": "foo"}})
+    assert not closed.allowed
+    assert closed.summary == (
+        'denied: no allow rule matched (default deny); default allow "mesh" does not apply: '
+        'the workload is claimed by allow "foo-reads"'
+    )
+    assert closed.default_allow is not None and closed.default_allow["applied"] is False
+    assert [(c["rule"], c["selection"]) for c in closed.claimed_by] == [("foo-reads", "held")]
+    assert closed.to_dict()["claimed_by"] == closed.claimed_by
+    assert "allow rules that claim the workload:" in closed.to_text()
+    opened = meshgate.explain(policy, {"destination": {"namespace": "bar"}})
+    assert opened.allowed and opened.decision.reasons == ["mesh"]
+    assert opened.default_allow is not None and opened.default_allow["applied"] is True
+    assert "claimed_by" not in opened.to_dict() and opened.to_dict()["default_allow"]["id"] == "mesh"
+
+
 # ---------------------------------------------------------------------------------------------
 # tests and coverage
 
@@ -328,6 +351,24 @@ def test_run_tests_with_coverage() -> None:
     assert cov.to_text() == str(cov) == cli_text[cli_text.index("coverage of ") :]
     assert cov.to_lcov().startswith(f"TN:\nSF:{EXAMPLE}\nFN:")
     assert "FNDA:2,frontend-reads-payments\n" in cov.to_lcov()
+
+
+def test_coverage_lists_the_operands_of_or() -> None:
+    fixture = "crates/meshgate-cli/tests/fixtures/alternatives"
+    report = meshgate.run_tests(fixture, coverage=True)
+    assert report.coverage is not None
+    parts = report.coverage.files[0].rules[0].parts
+    assert [(p.kind, p.index, p.of, p.held, p.failed) for p in parts[1:5]] == [
+        ("when", 0, None, 3, 0),
+        ("or", 0, {"kind": "when", "index": 0}, 1, 2),
+        ("or", 1, {"kind": "when", "index": 0}, 1, 1),
+        ("or", 2, {"kind": "when", "index": 0}, 1, 0),
+    ]
+    assert parts[4].text == "context.break_glass == true"
+    assert "of" not in parts[1].to_dict() and parts[2].to_dict()["of"] == {"kind": "when", "index": 0}
+    cli_text = expected("test-coverage-or.txt")
+    assert report.coverage.to_text() == cli_text[cli_text.index("coverage of ") :]
+    assert report.to_dict() == cli_json("test", fixture, "--coverage")
 
 
 def test_run_tests_without_coverage() -> None:

@@ -47,16 +47,7 @@ pub fn io_diagnostic(path: &Path, e: &std::io::Error) -> Diagnostic {
 
 /// An I/O error in lowercase, without the OS error number.
 pub fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error") {
-        Some(i) => text.get(..i).unwrap_or(&text).to_string(),
-        None => text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => text,
-    }
+    meshgate::tools::io_reason(e)
 }
 
 /// Whether to colour what goes to stdout (`stdout`) or stderr.

@@ -1,34 +1,11 @@
-//! `meshgate test`: run policy test files, optionally with coverage.
+//! `meshgate test`: run policy test files, optionally with coverage. The running is the
+//! core's (`meshgate::tools::testing::run_paths_with`); this prints it.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use meshgate::PolicySet;
-use meshgate::tools::coverage::{Coverage, CoverageReport};
-use meshgate::tools::testing::{self, SuiteReport, TestSuite, files};
-use serde::Serialize;
+use meshgate::tools::testing::{self, FileEvent, RunError, SuiteReport};
 
 use crate::{FAILED, Format, OK, USAGE, load};
-
-/// A test file or policy set that could not be used.
-#[derive(Serialize)]
-struct FileError {
-    file: String,
-    message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    diagnostics: Vec<meshgate::diagnostic::DiagnosticJson>,
-}
-
-#[derive(Serialize)]
-struct Report {
-    ok: bool,
-    passed: usize,
-    failed: usize,
-    suites: Vec<SuiteReport>,
-    errors: Vec<FileError>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    coverage: Option<CoverageReport>,
-}
 
 /// Options of `meshgate test`.
 pub struct Options {
@@ -38,141 +15,45 @@ pub struct Options {
     pub lcov: Option<PathBuf>,
 }
 
-fn display(p: &Path) -> String {
-    p.display().to_string()
-}
-
 pub fn run(opts: &Options) -> u8 {
-    let paths = if opts.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        opts.paths.clone()
+    let text = opts.format == Format::Text;
+    let colour = load::use_colour(true);
+    // Each file is printed as soon as it has run.
+    let mut print_file = |event: FileEvent<'_>| {
+        if !text {
+            return;
+        }
+        match event {
+            FileEvent::Suite(report) => print_suite(report),
+            FileEvent::Error(e) => {
+                if !e.diagnostics.is_empty() {
+                    print!("{}", load::render_all(&e.diagnostics, colour));
+                }
+                println!("error: {}\n", e.message);
+            }
+        }
     };
-    let test_files = match files::discover(&paths) {
-        Ok(f) => f,
+    let collect = opts.coverage || opts.lcov.is_some();
+    let report = testing::run_paths_with(
+        &opts.paths,
+        collect,
+        &mut |paths| load::policies(paths),
+        &mut print_file,
+    );
+    let mut report = match report {
+        Ok(r) => r,
+        // A missing path is worded as the search's I/O error.
+        Err(RunError::Missing(_)) => {
+            eprintln!("error: cannot search for test files: no such file or directory");
+            return USAGE;
+        }
         Err(e) => {
-            eprintln!(
-                "error: cannot search for test files: {}",
-                load::io_reason(&e)
-            );
+            eprintln!("error: {e}");
             return USAGE;
         }
     };
-    if test_files.is_empty() {
-        let where_ = paths
-            .iter()
-            .map(|p| format!("`{}`", p.display()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        eprintln!(
-            "error: no test files (`*{}`) found in {where_}",
-            files::SUFFIX
-        );
-        return USAGE;
-    }
-    let mut sets: BTreeMap<Vec<PathBuf>, Result<PolicySet, Vec<meshgate::Diagnostic>>> =
-        BTreeMap::new();
-    let mut coverage = (opts.coverage || opts.lcov.is_some()).then(Coverage::new);
-    let mut suites = Vec::new();
-    let mut errors = Vec::new();
-    let text = opts.format == Format::Text;
-    let colour = load::use_colour(true);
-    for file in &test_files {
-        let name = display(file);
-        let suite = match std::fs::read_to_string(file) {
-            Err(e) => Err(format!("cannot read `{name}`: {}", load::io_reason(&e))),
-            Ok(json) => {
-                TestSuite::from_json(&json, &name).map_err(|e| format!("invalid test file {e}"))
-            }
-        };
-        let suite = match suite {
-            Ok(s) => s,
-            Err(message) => {
-                if text {
-                    println!("error: {message}\n");
-                }
-                errors.push(FileError {
-                    file: name,
-                    message,
-                    diagnostics: Vec::new(),
-                });
-                continue;
-            }
-        };
-        let policies = match files::policies_for(file, &suite) {
-            Ok(p) if !p.is_empty() => p,
-            Ok(_) => {
-                let message = format!(
-                    "no policy files for `{name}`: it names none and its directory has no `*.mgp` file"
-                );
-                if text {
-                    println!("error: {message}\n");
-                }
-                errors.push(FileError {
-                    file: name,
-                    message,
-                    diagnostics: Vec::new(),
-                });
-                continue;
-            }
-            Err(e) => {
-                let message = format!(
-                    "cannot list the policies next to `{name}`: {}",
-                    load::io_reason(&e)
-                );
-                if text {
-                    println!("error: {message}\n");
-                }
-                errors.push(FileError {
-                    file: name,
-                    message,
-                    diagnostics: Vec::new(),
-                });
-                continue;
-            }
-        };
-        let set = sets
-            .entry(policies.clone())
-            .or_insert_with(|| load::policies(&policies));
-        let set = match set {
-            Ok(set) => set,
-            Err(ds) => {
-                let names: Vec<String> = policies
-                    .iter()
-                    .map(|p| format!("`{}`", p.display()))
-                    .collect();
-                let message = format!(
-                    "the policies of `{name}` ({}) have {}",
-                    names.join(", "),
-                    load::count_summary(ds)
-                );
-                if text {
-                    print!("{}", load::render_all(ds, colour));
-                    println!("error: {message}\n");
-                }
-                errors.push(FileError {
-                    file: name,
-                    message,
-                    diagnostics: load::to_json(ds),
-                });
-                continue;
-            }
-        };
-        if let Some(cov) = coverage.as_mut() {
-            cov.add_set(set);
-        }
-        let report = testing::run(set, &suite, coverage.as_mut());
-        if text {
-            print_suite(&report);
-        }
-        suites.push(report);
-    }
-    let passed: usize = suites.iter().map(|s| s.passed).sum();
-    let failed: usize = suites.iter().map(|s| s.failed).sum();
-    let ok = failed == 0 && errors.is_empty();
-    let coverage = coverage.map(|c| c.report());
-    if let (Some(path), Some(report)) = (&opts.lcov, &coverage) {
-        if let Err(e) = std::fs::write(path, report.to_lcov()) {
+    if let (Some(path), Some(coverage)) = (&opts.lcov, &report.coverage) {
+        if let Err(e) = std::fs::write(path, coverage.to_lcov()) {
             eprintln!(
                 "error: cannot write `{}`: {}",
                 path.display(),
@@ -181,34 +62,31 @@ pub fn run(opts: &Options) -> u8 {
             return USAGE;
         }
     }
+    if !opts.coverage {
+        // Collected only for `--lcov`.
+        report.coverage = None;
+    }
     match opts.format {
-        Format::Json => {
-            let report = Report {
-                ok,
-                passed,
-                failed,
-                suites,
-                errors,
-                coverage: coverage.filter(|_| opts.coverage),
-            };
-            crate::print_json(&report, true);
-        }
+        Format::Json => crate::print_json(&report, true),
         Format::Text => {
-            print_failures(&suites);
-            let status = if ok { "ok" } else { "FAILED" };
-            let errs = if errors.is_empty() {
+            print_failures(&report.suites);
+            let status = if report.ok { "ok" } else { "FAILED" };
+            let errs = if report.errors.is_empty() {
                 String::new()
             } else {
-                format!("; {}", load::plural(errors.len(), "file error"))
+                format!("; {}", load::plural(report.errors.len(), "file error"))
             };
-            println!("test result: {status}. {passed} passed; {failed} failed{errs}");
-            if let Some(c) = coverage.filter(|_| opts.coverage) {
+            println!(
+                "test result: {status}. {} passed; {} failed{errs}",
+                report.passed, report.failed
+            );
+            if let Some(c) = &report.coverage {
                 println!();
                 print!("{}", c.to_text());
             }
         }
     }
-    if ok { OK } else { FAILED }
+    if report.ok { OK } else { FAILED }
 }
 
 fn print_suite(r: &SuiteReport) {

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 #[test]
 fn test_runs_the_example_suite() {
-    let out = meshgate_root(&["test", "examples"]);
+    // `examples/mesh` alone: other examples (`examples/istio`) bring test files of their own.
+    let out = meshgate_root(&["test", "examples/mesh"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_expected("test.txt", &out.stdout);
     assert!(
@@ -22,6 +23,43 @@ fn test_with_coverage() {
     let out = meshgate_root(&["test", "examples/mesh/policy.test.json", "--coverage"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_expected("test-coverage.txt", &out.stdout);
+}
+
+#[test]
+fn test_coverage_lists_the_operands_of_or() {
+    let fixture = "crates/meshgate-cli/tests/fixtures/alternatives";
+    let out = meshgate_root(&["test", fixture, "--coverage"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_expected("test-coverage-or.txt", &out.stdout);
+    let out = meshgate_root(&["test", fixture, "--format", "json", "--coverage"]);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let parts = &v["coverage"]["files"][0]["rules"][0]["parts"];
+    let operand = |i: usize| {
+        let p = &parts[i];
+        (
+            p["kind"].as_str().unwrap().to_string(),
+            p["of"].clone(),
+            p["held"].as_u64().unwrap(),
+            p["failed"].as_u64().unwrap(),
+        )
+    };
+    let when = serde_json::json!({"kind": "when", "index": 0});
+    // The service account holds once; the claim is reached twice and holds once; the context
+    // flag is reached once (the claims are absent: unknown, so the `or` goes on) and is true.
+    assert_eq!(operand(2), ("or".into(), when.clone(), 1, 2));
+    assert_eq!(operand(3), ("or".into(), when.clone(), 1, 1));
+    assert_eq!(operand(4), ("or".into(), when, 1, 0));
+    let lcov = scratch("lcov-or").join("or.lcov");
+    let out = meshgate_root(&["test", fixture, "--lcov", lcov.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let text = std::fs::read_to_string(&lcov).unwrap();
+    // Parts 2..4 are the operands, two branches each (held, failed), at their lines.
+    assert!(
+        text.contains(
+            "BRDA:4,0,4,1\nBRDA:4,0,5,2\nBRDA:5,0,6,1\nBRDA:5,0,7,1\nBRDA:6,0,8,1\nBRDA:6,0,9,0\n"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 Effect = Literal["allow", "deny", "audit"]
-PartKind = Literal["from", "to", "grant", "when", "unless"]
+PartKind = Literal["select", "from", "to", "grant", "when", "unless", "or"]
 Outcome = Literal["held", "failed", "unknown", "error"]
 RequestLike = Union[Request, Mapping[str, Any]]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -193,7 +193,14 @@ class Explanation(_Record):
     overridden: List[RuleExplanation]
     nearest: List[RuleExplanation]
     noted: List[RuleExplanation]
+    #: The ``default allow`` that allowed the request (``applied``), or for a default deny the
+    #: first that selects the workload: ``{"id", "location", "applied"}``.
+    default_allow: Optional[Dict[str, Any]] = None
+    #: For a default deny in a set with defaults, the allow rules that claim the workload:
+    #: ``{"rule", "location", "selection", "detail"}``.
+    claimed_by: List[Dict[str, Any]] = field(default_factory=list)
     _text: str = field(default="", compare=False)
+    _omit_empty = ("default_allow", "claimed_by")
 
     @staticmethod
     def _from(d: Mapping[str, Any], text: str) -> Explanation:
@@ -208,6 +215,8 @@ class Explanation(_Record):
             overridden=rules("overridden"),
             nearest=rules("nearest"),
             noted=rules("noted"),
+            default_allow=d.get("default_allow"),
+            claimed_by=list(d.get("claimed_by", [])),
             _text=text,
         )
 
@@ -433,8 +442,10 @@ class FileError(_Record):
 
 @dataclass(frozen=True, repr=False)
 class PartCoverage(_Record):
-    """One part of a rule (``kind`` ``from``, ``to``, ``grant``, ``when`` or ``unless``, the
-    ``index``-th of its kind) and how many tests reached it and made it hold or fail."""
+    """One part of a rule (``kind`` ``select``, ``from``, ``to``, ``grant``, ``when`` or ``unless``, the
+    ``index``-th of its kind; or ``or``, the ``index``-th operand of the top-level ``or`` of the
+    condition ``of``, e.g. ``{"kind": "when", "index": 0}``) and how many tests reached it and
+    made it hold or fail."""
 
     kind: PartKind
     index: int
@@ -442,6 +453,14 @@ class PartCoverage(_Record):
     line: int
     held: int
     failed: int
+    of: Optional[Dict[str, Any]] = None
+    _omit_empty = ("of",)
+
+    def to_dict(self) -> Dict[str, Any]:
+        # The JSON shape: `of` (when there is one) right after `index`, as the CLI prints it.
+        d = super().to_dict()
+        order = ["kind", "index", "of", "text", "line", "held", "failed"]
+        return {k: d[k] for k in order if k in d}
 
     def __repr__(self) -> str:
         return f"PartCoverage({self.text!r}, line={self.line}, held={self.held}, failed={self.failed})"
@@ -508,7 +527,13 @@ class CoverageReport(_Record):
 def _coverage(d: Mapping[str, Any], text: str, lcov: str) -> CoverageReport:
     def part(p: Mapping[str, Any]) -> PartCoverage:
         return PartCoverage(
-            kind=p["kind"], index=p["index"], text=p["text"], line=p["line"], held=p["held"], failed=p["failed"]
+            kind=p["kind"],
+            index=p["index"],
+            text=p["text"],
+            line=p["line"],
+            held=p["held"],
+            failed=p["failed"],
+            of=dict(p["of"]) if "of" in p else None,
         )
 
     def rule(r: Mapping[str, Any]) -> RuleCoverage:

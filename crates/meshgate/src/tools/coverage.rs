@@ -1,10 +1,12 @@
 //! Coverage of policies by tests: for every rule, whether tests made it match and not match,
-//! and for each of its parts (each `from` and `to` clause, each granted role, each `when` and
-//! `unless`) whether tests made it hold and fail.
+//! and for each of its parts (each `select`, `from` and `to` clause, each granted role, each `when` and
+//! `unless`, and each operand of a top-level `or` in a `when` or `unless`) whether tests made
+//! it hold and fail.
 //!
-//! A part counts only for the requests the evaluator actually brings to it: `to` clauses once
-//! some `from` clause held, grants once some `to` clause held, each `when` and `unless` once
-//! everything before it held. Each rule and each part has two outcomes (held / failed; for a
+//! A part counts only for the requests the evaluator actually brings to it: `from` clauses
+//! once some `select` clause held (or there is none), `to` clauses once some `from` clause held, grants once some `to` clause held, each `when` and `unless` once
+//! everything before it held, and the operands of its `or` from the first up to the first that
+//! is true or erred (the evaluator stops there). Each rule and each part has two outcomes (held / failed; for a
 //! rule, matched / not matched); the percentage is the share of outcomes that some test
 //! produced.
 
@@ -14,16 +16,18 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::trace::{self, RuleTrace};
-use super::{condition_spans, location, rule_decls, text};
+use super::{condition_exprs, location, or_operand_spans, rule_decls, text};
 use crate::PolicySet;
 use crate::eval::Env;
-use crate::model::Effect;
+use crate::model::{Cond, Effect};
 use crate::request::Request;
 
 /// The kinds of rule part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PartKind {
+    /// A `select` clause.
+    Select,
     /// A `from` clause.
     From,
     /// A `to` clause.
@@ -34,6 +38,17 @@ pub enum PartKind {
     When,
     /// An `unless` condition.
     Unless,
+    /// An operand of the top-level `or` of a `when` or `unless` (which one: [`PartCoverage::of`]).
+    Or,
+}
+
+/// The `when` or `unless` an [`PartKind::Or`] operand belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PartOf {
+    /// [`PartKind::When`] or [`PartKind::Unless`].
+    pub kind: PartKind,
+    /// Its index among the rule's parts of that kind.
+    pub index: usize,
 }
 
 /// Coverage of one part of a rule.
@@ -41,15 +56,21 @@ pub enum PartKind {
 pub struct PartCoverage {
     /// Which kind of part.
     pub kind: PartKind,
-    /// Its index among the rule's parts of that kind.
+    /// Its index among the rule's parts of that kind (for an `or` operand: among the operands
+    /// of its `or`).
     pub index: usize,
-    /// The part as written (`from principal "…"`, `grant reader`, `when …`).
+    /// For an `or` operand, the condition it belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub of: Option<PartOf>,
+    /// The part as written (`from principal "…"`, `grant reader`, `when …`; an `or` operand
+    /// without the `or`).
     pub text: String,
     /// 1-based line where it is written.
     pub line: usize,
-    /// Tests that reached it and in which it held.
+    /// Tests that reached it and in which it held (an `or` operand of a `when`: true; of an
+    /// `unless`: false, as if it were an `unless` of its own).
     pub held: u64,
-    /// Tests that reached it and in which it failed (false, unknown or erroneous).
+    /// Tests that reached it and in which it failed (for a condition: unknown and errors too).
     pub failed: u64,
 }
 
@@ -68,7 +89,8 @@ pub struct RuleCoverage {
     pub matched: u64,
     /// Tests it did not match.
     pub not_matched: u64,
-    /// Its parts, in the order `from`, `to`, grants, `when`, `unless`.
+    /// Its parts, in the order `select`, `from`, `to`, grants, `when`, `unless`; the operands of a
+    /// condition's `or` right after the condition.
     pub parts: Vec<PartCoverage>,
 }
 
@@ -136,42 +158,62 @@ impl Coverage {
             if rules.iter().any(|r| r.rule == rule.id) {
                 continue;
             }
-            let (when_spans, unless_spans) = condition_spans(decls.get(&rule.id));
+            let (when_exprs, unless_exprs) = condition_exprs(decls.get(&rule.id));
             let mut parts = Vec::new();
-            let mut part = |kind, index, text: String, span| {
+            let mut part = |kind, index, of, text: String, span| {
                 parts.push(PartCoverage {
                     kind,
                     index,
+                    of,
                     text,
                     line: location(set, span).line,
                     held: 0,
                     failed: 0,
                 });
             };
+            for (i, c) in rule.select.iter().enumerate() {
+                part(
+                    PartKind::Select,
+                    i,
+                    None,
+                    one_line(text(set, c.span)),
+                    c.span,
+                );
+            }
             for (i, c) in rule.from.iter().enumerate() {
-                part(PartKind::From, i, one_line(text(set, c.span)), c.span);
+                part(PartKind::From, i, None, one_line(text(set, c.span)), c.span);
             }
             for (i, c) in rule.to.iter().enumerate() {
-                part(PartKind::To, i, one_line(text(set, c.span)), c.span);
+                part(PartKind::To, i, None, one_line(text(set, c.span)), c.span);
             }
             for (i, g) in rule.grants.iter().enumerate() {
-                part(PartKind::Grant, i, format!("grant {}", g.role), g.span);
-            }
-            for (i, span) in when_spans.iter().enumerate().take(rule.when.len()) {
                 part(
-                    PartKind::When,
+                    PartKind::Grant,
                     i,
-                    format!("when {}", one_line(text(set, *span))),
-                    *span,
+                    None,
+                    format!("grant {}", g.role),
+                    g.span,
                 );
             }
-            for (i, span) in unless_spans.iter().enumerate().take(rule.unless.len()) {
-                part(
-                    PartKind::Unless,
-                    i,
-                    format!("unless {}", one_line(text(set, *span))),
-                    *span,
-                );
+            let conditions = [
+                (PartKind::When, "when", &when_exprs, &rule.when),
+                (PartKind::Unless, "unless", &unless_exprs, &rule.unless),
+            ];
+            for (kind, word, exprs, conds) in conditions {
+                for (i, (e, c)) in exprs.iter().zip(conds.iter()).enumerate() {
+                    let written = format!("{word} {}", one_line(text(set, e.span)));
+                    part(kind, i, None, written, e.span);
+                    let operands = or_operand_spans(e);
+                    // The tree's operands are the model's (parentheses and nesting flattened
+                    // alike); anything else would mislabel the counts, so none are listed.
+                    if !matches!(c, Cond::Or(items) if items.len() == operands.len()) {
+                        continue;
+                    }
+                    for (j, span) in operands.into_iter().enumerate() {
+                        let of = Some(PartOf { kind, index: i });
+                        part(PartKind::Or, j, of, one_line(text(set, span)), span);
+                    }
+                }
             }
             rules.push(RuleCoverage {
                 rule: rule.id.clone(),
@@ -254,12 +296,16 @@ fn apply(entry: &mut RuleCoverage, t: &RuleTrace) {
     } else {
         entry.not_matched = entry.not_matched.saturating_add(1);
     }
-    let (to_reached, grants_reached, when_reached, unless_reached) = t.reached();
-    // The n-th `from` (`to`, grant) part is the trace's n-th `from` clause (`to`, grant).
-    let (mut from, mut to, mut grants) = (t.from.iter(), t.to.iter(), t.grants.iter());
+    let reached = t.reached();
+    let (to_reached, grants_reached) = (reached.to, reached.grants);
+    let (when_reached, unless_reached) = (reached.when, reached.unless);
+    // The n-th `select` (`from`, `to`, grant) part is the trace's n-th `select` clause (…).
+    let (mut select, mut from) = (t.select.iter(), t.from.iter());
+    let (mut to, mut grants) = (t.to.iter(), t.grants.iter());
     for p in &mut entry.parts {
         let outcome = match p.kind {
-            PartKind::From => from.next().map(|(o, _)| *o),
+            PartKind::Select => select.next().map(|(o, _)| *o),
+            PartKind::From => from.next().filter(|_| reached.from).map(|(o, _)| *o),
             PartKind::To => to.next().filter(|_| to_reached).map(|(o, _)| *o),
             PartKind::Grant => grants.next().filter(|_| grants_reached).copied(),
             PartKind::When => t
@@ -272,6 +318,20 @@ fn apply(entry: &mut RuleCoverage, t: &RuleTrace) {
                 .get(p.index)
                 .filter(|_| p.index < unless_reached)
                 .copied(),
+            // An operand is reached when its condition is and the `or` got as far as it.
+            PartKind::Or => match p.of {
+                Some(PartOf {
+                    kind: PartKind::When,
+                    index,
+                }) if index < when_reached => t.when_or.get(index),
+                Some(PartOf {
+                    kind: PartKind::Unless,
+                    index,
+                }) if index < unless_reached => t.unless_or.get(index),
+                _ => None,
+            }
+            .and_then(|operands| operands.get(p.index))
+            .copied(),
         };
         match outcome {
             Some(o) if o.held() => p.held = p.held.saturating_add(1),
@@ -318,17 +378,22 @@ impl CoverageReport {
                     gap(r.matched, r.not_matched, "never matched", "always matched")
                 );
                 for p in &r.parts {
+                    // An `or` operand goes under its condition: `or OPERAND`, indented.
+                    let (indent, word) = match p.kind {
+                        PartKind::Or => ("      ", "or "),
+                        _ => ("    ", ""),
+                    };
                     if p.held == 0 && p.failed == 0 {
                         let _ = writeln!(
                             out,
-                            "    {} (line {}): never reached  <- not covered",
+                            "{indent}{word}{} (line {}): never reached  <- not covered",
                             shorten(&p.text, 70),
                             p.line
                         );
                     } else {
                         let _ = writeln!(
                             out,
-                            "    {} (line {}): held {}, failed {}{}",
+                            "{indent}{word}{} (line {}): held {}, failed {}{}",
                             shorten(&p.text, 70),
                             p.line,
                             p.held,
@@ -461,5 +526,159 @@ mod tests {
         assert_eq!((f.covered, f.total), (9, 14));
         assert!(report.to_text().contains("never held"));
         assert!(report.to_lcov().contains("FNDA:1,a\nFNDA:0,d\n"));
+    }
+
+    #[test]
+    fn counts_or_operands_up_to_the_first_true_or_erring_one() {
+        let set = PolicySet::parse(
+            "allow \"a\" {\n  from namespace \"x\"\n  when source.service_account == \"s\" or (context.n < 5\n    and has source.ip) or context.k == \"v\"\n  unless request.method == \"DELETE\" or request.path == \"/admin\"\n}\n",
+            "p.mgp",
+        )
+        .unwrap();
+        let mut cov = Coverage::new();
+        cov.add_set(&set);
+        let req = |json: &str| Request::from_json(json).unwrap();
+        // Not reached: the `from` fails, so neither condition nor any operand counts.
+        cov.record(&set, &req(r#"{"source": {"namespace": "y"}}"#));
+        // The first operand is true: the others are not reached; the `unless` is, and both of
+        // its operands are false (each held, as an `unless` of its own).
+        cov.record(
+            &set,
+            &req(r#"{"source": {"namespace": "x", "service_account": "s"}, "request": {"method": "GET", "path": "/"}}"#),
+        );
+        // The first is unknown (absent), the second false, the third true: all reached. The
+        // `unless`'s first operand is true, so its second is not reached.
+        cov.record(
+            &set,
+            &req(r#"{"source": {"namespace": "x"}, "context": {"n": 9, "k": "v"}, "request": {"method": "DELETE", "path": "/admin"}}"#),
+        );
+        // The second is an error (a string compared with `<`): the evaluator stops there.
+        cov.record(
+            &set,
+            &req(r#"{"source": {"namespace": "x", "service_account": "t"}, "context": {"n": "many", "k": "v"}}"#),
+        );
+        let report = cov.report();
+        let a = &report.files[0].rules[0];
+        let counts: Vec<_> = a
+            .parts
+            .iter()
+            .map(|p| {
+                (
+                    p.kind,
+                    p.index,
+                    p.of.map(|o| (o.kind, o.index)),
+                    p.held,
+                    p.failed,
+                )
+            })
+            .collect();
+        let when = Some((PartKind::When, 0));
+        let unless = Some((PartKind::Unless, 0));
+        assert_eq!(
+            counts,
+            [
+                (PartKind::From, 0, None, 3, 1),
+                (PartKind::When, 0, None, 2, 1),
+                (PartKind::Or, 0, when, 1, 2),
+                (PartKind::Or, 1, when, 0, 2),
+                (PartKind::Or, 2, when, 1, 0),
+                (PartKind::Unless, 0, None, 1, 1),
+                (PartKind::Or, 0, unless, 1, 1),
+                (PartKind::Or, 1, unless, 1, 0),
+            ]
+        );
+        let texts: Vec<&str> = a.parts.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(
+            texts[2..5],
+            [
+                "source.service_account == \"s\"",
+                "(context.n < 5 and has source.ip)",
+                "context.k == \"v\""
+            ]
+        );
+        assert_eq!(
+            a.parts.iter().map(|p| p.line).collect::<Vec<_>>(),
+            [2, 3, 3, 3, 4, 5, 5, 5]
+        );
+        let text = report.to_text();
+        assert!(
+            text.contains(
+                "      or context.k == \"v\" (line 4): held 1, failed 0  <- never failed\n"
+            ),
+            "{text}"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        let part = &json["files"][0]["rules"][0]["parts"][6];
+        assert_eq!(part["kind"], "or");
+        assert_eq!(
+            part["of"],
+            serde_json::json!({"kind": "unless", "index": 0})
+        );
+        assert!(json["files"][0]["rules"][0]["parts"][0].get("of").is_none());
+        // Two branches per part: the `unless`'s second operand is parts[7], branches 14 and 15.
+        let lcov = report.to_lcov();
+        assert!(lcov.contains("BRDA:5,0,14,1\nBRDA:5,0,15,0\n"), "{lcov}");
+        // rule: 2 + from: 2 + when: 2 + operands 2, 1, 1 + unless: 2 + operands 2, 1.
+        assert_eq!((report.covered, report.total), (15, 18));
+    }
+
+    #[test]
+    fn lists_no_operands_for_a_condition_that_is_not_an_or() {
+        let set = PolicySet::parse(
+            "allow \"a\" { when not (has source.ip or has source.principal) and true }\n",
+            "p.mgp",
+        )
+        .unwrap();
+        let mut cov = Coverage::new();
+        cov.add_set(&set);
+        let kinds: Vec<_> = cov.report().files[0].rules[0]
+            .parts
+            .iter()
+            .map(|p| p.kind)
+            .collect();
+        assert_eq!(kinds, [PartKind::When]);
+    }
+
+    #[test]
+    fn select_clauses_are_parts_before_from() {
+        let set = PolicySet::parse(
+            "allow \"a\" {\n  select namespace \"foo\"\n  select label app = \"web\"\n  from namespace \"x\"\n}\n",
+            "p.mgp",
+        )
+        .unwrap();
+        let mut cov = Coverage::new();
+        cov.add_set(&set);
+        let req = |json: &str| Request::from_json(json).unwrap();
+        // Selected by namespace; the `from` then fails.
+        cov.record(
+            &set,
+            &req(r#"{"destination": {"namespace": "foo"}, "source": {"namespace": "y"}}"#),
+        );
+        // Not selected (another namespace, labels without `app`): the `from` is not reached.
+        cov.record(&set, &req(r#"{"destination": {"namespace": "bar", "labels": {"tier": "1"}}, "source": {"namespace": "x"}}"#));
+        // Selected by label.
+        cov.record(
+            &set,
+            &req(r#"{"destination": {"labels": {"app": "web"}}, "source": {"namespace": "x"}}"#),
+        );
+        let report = cov.report();
+        let a = &report.files[0].rules[0];
+        let counts: Vec<_> = a
+            .parts
+            .iter()
+            .map(|p| (p.kind, p.index, p.line, p.held, p.failed))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                (PartKind::Select, 0, 2, 1, 2),
+                (PartKind::Select, 1, 3, 1, 2),
+                (PartKind::From, 0, 4, 1, 1),
+            ]
+        );
+        assert_eq!((a.matched, a.not_matched), (1, 2));
+        assert_eq!(a.parts[1].text, "select label app = \"web\"");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["files"][0]["rules"][0]["parts"][0]["kind"], "select");
     }
 }

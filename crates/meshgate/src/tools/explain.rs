@@ -19,7 +19,7 @@ use super::trace::{self, Outcome, RuleTrace};
 use super::{Location, condition_spans, location, rule_decls, text};
 use crate::PolicySet;
 use crate::attr::Attr;
-use crate::eval::{Env, Truth};
+use crate::eval::{self, Env, Truth};
 use crate::model::{Clause, Cond, Effect, Permission, Rule};
 use crate::request::Request;
 
@@ -43,6 +43,39 @@ pub struct Explanation {
     pub nearest: Vec<RuleExplanation>,
     /// Audit and dry-run rules that matched.
     pub noted: Vec<RuleExplanation>,
+    /// The `default allow` that allowed the request, or, for a default deny, the first that
+    /// selects its workload but could not open it (allow rules claim the workload).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_allow: Option<DefaultExplanation>,
+    /// For a default deny in a set with `default allow` items: the allow rules that claim the
+    /// request's workload, so that no default opens it (spec §4.4).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claimed_by: Vec<ClaimExplanation>,
+}
+
+/// A `default allow` item in an explanation.
+#[derive(Clone, Debug, Serialize)]
+pub struct DefaultExplanation {
+    /// Its id.
+    pub id: String,
+    /// Where it is declared.
+    pub location: Location,
+    /// Whether it allowed the request (false: it selects the workload, which is claimed).
+    pub applied: bool,
+}
+
+/// An allow rule that claims the request's workload.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClaimExplanation {
+    /// Rule id.
+    pub rule: String,
+    /// Where it is declared.
+    pub location: Location,
+    /// `held` when its selection holds, `unknown` when the request does not say enough (an
+    /// unknown selection claims too).
+    pub selection: Outcome,
+    /// Why, with the request's values.
+    pub detail: String,
 }
 
 /// How one rule fared.
@@ -127,7 +160,37 @@ pub fn explain(set: &PolicySet, request: &Request<'_>) -> Explanation {
         .filter_map(&find)
         .map(explain_rule)
         .collect();
-    let summary = if decision.allowed {
+    // The defaults: which one allowed, or, for a default deny, which one the claims closed.
+    let default_deny =
+        !decision.allowed && decision.reasons.is_empty() && decision.errors.is_empty();
+    let by_default = set
+        .defaults()
+        .iter()
+        .find(|d| decision.allowed && decision.reasons.first() == Some(&d.id.as_str()));
+    let selecting = set.defaults().iter().find(|d| eval::opens(d, &env));
+    let default_allow =
+        by_default
+            .or(selecting.filter(|_| default_deny))
+            .map(|d| DefaultExplanation {
+                id: d.id.clone(),
+                location: location(set, d.span),
+                applied: by_default.is_some(),
+            });
+    let claimed_by: Vec<ClaimExplanation> = if default_deny && !set.defaults().is_empty() {
+        set.rules()
+            .iter()
+            .filter(|r| r.claims())
+            .filter_map(|r| claim_explanation(set, r, &env))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let summary = if let Some(d) = by_default {
+        format!(
+            "allowed by default allow {:?}: no allow rule matched and none claims the workload",
+            d.id
+        )
+    } else if decision.allowed {
         let ids: Vec<String> = decision
             .reasons
             .iter()
@@ -143,8 +206,21 @@ pub fn explain(set: &PolicySet, request: &Request<'_>) -> Explanation {
             .map(|e| format!("{:?}", e.rule))
             .collect();
         format!("denied: rule {} could not be evaluated", ids.join(", "))
-    } else {
+    } else if set.defaults().is_empty() {
         "denied: no allow rule matched (default deny)".to_string()
+    } else if let Some(d) = &default_allow {
+        let ids: Vec<String> = claimed_by
+            .iter()
+            .map(|c| format!("allow {:?}", c.rule))
+            .collect();
+        format!(
+            "denied: no allow rule matched (default deny); default allow {:?} does not apply: the workload is claimed by {}",
+            d.id,
+            ids.join(", ")
+        )
+    } else {
+        "denied: no allow rule matched (default deny); no default allow selects the workload"
+            .to_string()
     };
     if !decision.errors.is_empty() && decision.reasons.is_empty() {
         deciding = decision
@@ -162,7 +238,44 @@ pub fn explain(set: &PolicySet, request: &Request<'_>) -> Explanation {
         overridden,
         nearest,
         noted,
+        default_allow,
+        claimed_by,
     }
+}
+
+/// How `rule` claims the request's workload, if it does: its selection is true or unknown.
+fn claim_explanation(set: &PolicySet, rule: &Rule, env: &Env<'_, '_>) -> Option<ClaimExplanation> {
+    let selection = match eval::selection(rule, env) {
+        Truth::False => return None,
+        Truth::True => Outcome::Held,
+        Truth::Unknown => Outcome::Unknown,
+    };
+    let detail = if rule.select.is_empty() {
+        "no `select`: it claims every workload".to_string()
+    } else {
+        let t = trace::trace(rule, env);
+        let checks: Vec<String> = rule
+            .select
+            .iter()
+            .zip(&t.select)
+            .filter(|(_, (o, _))| selection != Outcome::Held || o.held())
+            .map(|(c, (o, truths))| {
+                clause_check(set, PartKind::Select, c, *o, truths, env, rule).detail
+            })
+            .collect();
+        let checks = checks.join("; ");
+        if selection == Outcome::Held {
+            format!("selects the workload: {checks}")
+        } else {
+            format!("may select the workload (unknown claims): {checks}")
+        }
+    };
+    Some(ClaimExplanation {
+        rule: rule.id.clone(),
+        location: location(set, rule.span),
+        selection,
+        detail,
+    })
 }
 
 fn rule_explanation(
@@ -174,6 +287,17 @@ fn rule_explanation(
     unless_spans: &[crate::Span],
 ) -> RuleExplanation {
     let mut checks = Vec::new();
+    for (c, (outcome, truths)) in rule.select.iter().zip(&t.select) {
+        checks.push(clause_check(
+            set,
+            PartKind::Select,
+            c,
+            *outcome,
+            truths,
+            env,
+            rule,
+        ));
+    }
     for (c, (outcome, truths)) in rule.from.iter().zip(&t.from) {
         checks.push(clause_check(
             set,
@@ -247,6 +371,7 @@ fn rule_explanation(
 fn summarize(checks: &[Check], t: &RuleTrace) -> String {
     let mut parts: Vec<String> = Vec::new();
     for (kind, held) in [
+        (PartKind::Select, t.select_held()),
         (PartKind::From, t.from_held()),
         (PartKind::To, t.to_held()),
         (PartKind::Grant, t.grants_held()),
@@ -262,7 +387,11 @@ fn summarize(checks: &[Check], t: &RuleTrace) -> String {
         } else {
             let failed: Vec<String> = group.iter().map(|c| c.detail.clone()).collect();
             let joined = if failed.len() > 1 && kind != PartKind::Grant {
-                let kw = if kind == PartKind::From { "from" } else { "to" };
+                let kw = match kind {
+                    PartKind::Select => "select",
+                    PartKind::From => "from",
+                    _ => "to",
+                };
                 format!(
                     "no `{kw}` clause held: {}",
                     failed
@@ -323,7 +452,7 @@ fn clause_check(
     let mut failed = Vec::new();
     for (test, truth) in c.tests.iter().zip(truths) {
         let (negated, mut what, value) = matcher_words(text(set, test.span));
-        if kind == PartKind::To
+        if matches!(kind, PartKind::To | PartKind::Select)
             && (what == "namespace" || what == "ip" || what.starts_with("label "))
         {
             what = format!("destination {what}");
@@ -557,6 +686,12 @@ impl Explanation {
                 let _ = writeln!(out, "  {}", r.to_line());
             }
         }
+        if !self.claimed_by.is_empty() {
+            let _ = writeln!(out, "allow rules that claim the workload:");
+            for c in &self.claimed_by {
+                let _ = writeln!(out, "  allow {:?} ({}): {}", c.rule, c.location, c.detail);
+            }
+        }
         if !self.noted.is_empty() {
             let _ = writeln!(out, "also matched (never deciding):");
             for r in &self.noted {
@@ -654,5 +789,93 @@ deny "legacy" { from namespace "legacy" }
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["deciding"][0]["checks"][1]["kind"], "when");
         assert_eq!(json["deciding"][0]["checks"][1]["outcome"], "held");
+    }
+
+    const DEFAULTS: &str = r#"default allow "mesh" { }
+allow "foo-reads" { select namespace "foo" from namespace "x" }
+allow "nothing" { select label app = "db"  when false }
+"#;
+
+    fn explain_defaults(policy: &str, json: &str) -> Explanation {
+        let set = PolicySet::parse(policy, "p.mgp").unwrap();
+        explain(&set, &Request::from_json(json).unwrap())
+    }
+
+    #[test]
+    fn says_when_a_default_allowed_and_who_claims_otherwise() {
+        let e = explain_defaults(
+            DEFAULTS,
+            r#"{"destination": {"namespace": "bar", "labels": {"app": "web"}}}"#,
+        );
+        assert!(e.allowed);
+        assert_eq!(
+            e.summary,
+            "allowed by default allow \"mesh\": no allow rule matched and none claims the workload"
+        );
+        let d = e.default_allow.as_ref().unwrap();
+        assert_eq!(
+            (d.id.as_str(), d.applied, d.location.line),
+            ("mesh", true, 1)
+        );
+        assert!(e.claimed_by.is_empty() && e.deciding.is_empty());
+
+        let e = explain_defaults(
+            DEFAULTS,
+            r#"{"source": {"namespace": "y"}, "destination": {"namespace": "foo", "labels": {"app": "web"}}}"#,
+        );
+        assert!(!e.allowed);
+        assert_eq!(
+            e.summary,
+            "denied: no allow rule matched (default deny); default allow \"mesh\" does not apply: the workload is claimed by allow \"foo-reads\""
+        );
+        assert!(!e.default_allow.as_ref().unwrap().applied);
+        let c = &e.claimed_by[0];
+        assert_eq!((c.rule.as_str(), c.selection), ("foo-reads", Outcome::Held));
+        assert_eq!(
+            c.detail,
+            "selects the workload: destination namespace matched"
+        );
+        let near = &e.nearest[0];
+        assert_eq!(near.rule, "foo-reads");
+        assert_eq!(near.checks[0].kind, PartKind::Select);
+        assert_eq!(
+            near.summary,
+            "destination namespace matched; namespace was \"y\", not \"x\""
+        );
+        let text = e.to_text();
+        assert!(
+            text.contains("allow rules that claim the workload:\n  allow \"foo-reads\" (p.mgp:2:1): selects the workload: destination namespace matched\n"),
+            "{text}"
+        );
+
+        // No label at all: `nothing`'s selection is unknown, which claims.
+        let e = explain_defaults(DEFAULTS, r#"{"destination": {"namespace": "bar"}}"#);
+        let claims: Vec<_> = e
+            .claimed_by
+            .iter()
+            .map(|c| (c.rule.as_str(), c.selection))
+            .collect();
+        assert_eq!(claims, [("nothing", Outcome::Unknown)]);
+        assert_eq!(
+            e.claimed_by[0].detail,
+            "may select the workload (unknown claims): destination label app is absent"
+        );
+
+        let e = explain_defaults(
+            "default allow \"prod\" { select namespace \"prod\" }\nallow \"a\" { from namespace \"x\" }",
+            r#"{"destination": {"namespace": "bar"}}"#,
+        );
+        assert_eq!(
+            e.summary,
+            "denied: no allow rule matched (default deny); no default allow selects the workload"
+        );
+        assert!(e.default_allow.is_none());
+        assert_eq!(
+            e.claimed_by[0].detail,
+            "no `select`: it claims every workload"
+        );
+        // Without defaults, the JSON has neither field.
+        let v = serde_json::to_value(explain_json(r#"{"source": {"namespace": "z"}}"#)).unwrap();
+        assert!(v.get("default_allow").is_none() && v.get("claimed_by").is_none());
     }
 }

@@ -69,7 +69,18 @@ pub fn lint(set: &PolicySet) -> Vec<Diagnostic> {
     let rules: Vec<&Rule> = set.rules().iter().collect();
     let mut never = HashSet::new();
     for r in &rules {
-        if never_matches(&mut l, r) {
+        // An allow rule that never matches still claims its workloads, closing them to the
+        // `default allow` items (Istio's "allow nothing" policy): not a mistake then.
+        let claims_for_defaults = r.claims() && !set.defaults().is_empty();
+        if claims_for_defaults {
+            let mut quiet = Linter {
+                set,
+                out: Vec::new(),
+            };
+            if never_matches(&mut quiet, r) {
+                never.insert(r.id.as_str());
+            }
+        } else if never_matches(&mut l, r) {
             never.insert(r.id.as_str());
         }
     }
@@ -310,6 +321,14 @@ fn over_permissive(l: &mut Linter<'_>, r: &Rule) {
             )
         });
         let namespace = has(&|a| matches!(a, Attr::DestNamespace));
+        // A selection of labelled workloads scopes the rule as a `to label` does.
+        let selected = !r.select.is_empty()
+            && r.select.iter().all(|c| {
+                c.tests
+                    .iter()
+                    .any(|t| !t.negated && matches!(t.attr, Attr::DestLabel(_)))
+            });
+        let scoped = scoped || selected;
         let path_tests: Vec<&Test> = tests
             .iter()
             .filter(|t| t.attr == Attr::Path && !t.negated)
@@ -406,6 +425,7 @@ fn absence_denied(attr: &Attr, rules: &[&Rule]) -> bool {
     rules.iter().any(|r| {
         r.effect == Effect::Deny
             && !r.dry_run
+            && r.select.is_empty()
             && r.from.is_empty()
             && r.to.is_empty()
             && r.when.is_empty()
@@ -477,7 +497,8 @@ fn clauses_imply(a: &[Clause], b: &[Clause]) -> bool {
 }
 
 /// Whether rule `b` matches every request rule `a` matches, judged on structure: `b` has no
-/// conditions, its clauses follow from `a`'s, and it grants at least `a`'s roles.
+/// conditions, its clauses (`select` too) follow from `a`'s, and it grants at least `a`'s
+/// roles.
 fn rule_implies(a: &Rule, b: &Rule) -> bool {
     let grants = b.grants.is_empty()
         || (!a.grants.is_empty()
@@ -487,6 +508,7 @@ fn rule_implies(a: &Rule, b: &Rule) -> bool {
     b.when.is_empty()
         && b.unless.is_empty()
         && grants
+        && clauses_imply(&a.select, &b.select)
         && clauses_imply(&a.from, &b.from)
         && clauses_imply(&a.to, &b.to)
 }
@@ -494,13 +516,22 @@ fn rule_implies(a: &Rule, b: &Rule) -> bool {
 /// The rule's text from its `{`, without white space and comments: equal for rules that say
 /// the same thing in the same words.
 pub(crate) fn body_key(set: &PolicySet, r: &Rule) -> String {
-    let text = super::text(
-        set,
-        Span {
-            start: r.id_span.end,
-            ..r.span
-        },
-    );
+    let body = Span {
+        start: r.id_span.end,
+        ..r.span
+    };
+    format!(
+        "{}|{}|{}",
+        r.effect.as_str(),
+        r.dry_run,
+        text_key(set, body)
+    )
+}
+
+/// The text `span` covers, without white space and comments (kept between two words, and in
+/// strings): equal for texts that say the same thing in the same words.
+pub(crate) fn text_key(set: &PolicySet, span: Span) -> String {
+    let text = super::text(set, span);
     let word = |c: char| c.is_alphanumeric() || "_-.:/+\"*".contains(c);
     let mut out = String::new();
     let (mut in_comment, mut in_string, mut escaped, mut gap) = (false, false, false, false);
@@ -538,7 +569,7 @@ pub(crate) fn body_key(set: &PolicySet, r: &Rule) -> String {
         }
         out.push(c);
     }
-    format!("{}|{}|{}", r.effect.as_str(), r.dry_run, out)
+    out
 }
 
 fn redundancy(l: &mut Linter<'_>, rules: &[&Rule], never: &HashSet<&str>) {
@@ -589,10 +620,11 @@ fn redundancy(l: &mut Linter<'_>, rules: &[&Rule], never: &HashSet<&str>) {
         if reported.contains(a.id.as_str()) {
             continue;
         }
-        if let Some(d) = denies
-            .iter()
-            .find(|d| clauses_imply(&a.from, &d.from) && clauses_imply(&a.to, &d.to))
-        {
+        if let Some(d) = denies.iter().find(|d| {
+            clauses_imply(&a.select, &d.select)
+                && clauses_imply(&a.from, &d.from)
+                && clauses_imply(&a.to, &d.to)
+        }) {
             let at = l.at(d.id_span);
             l.warn(
                 "shadowed-by-deny",
@@ -828,6 +860,39 @@ mod tests {
         assert!(!has(
             "deny \"d\" { from namespace \"legacy\" }",
             "deny-absent-bypass"
+        ));
+    }
+
+    #[test]
+    fn selections_and_defaults_are_read_as_scope() {
+        let src = "default allow \"mesh\" { }\n\
+            allow \"nothing\" { select namespace \"foo\"  when false }\n\
+            allow \"a\" { select namespace \"foo\" from namespace \"x\" }\n\
+            allow \"b\" { select namespace \"bar\" from namespace \"x\" }\n\
+            deny \"d\" { select namespace \"baz\" }\n\
+            allow \"c\" { select label app = \"web\"  to namespace \"prod\" }\n\
+            allow \"e\" { select namespace \"qux\" }\n";
+        // `nothing` claims foo (no never-matches); `a` and `b` select different workloads
+        // (neither duplicate nor subsumed), `d` shadows neither; `c` is scoped to labelled
+        // workloads (no broad-path) but, like `e`, has no `from`, as before.
+        assert_eq!(
+            codes(src),
+            [("no-subject".to_string(), 6), ("no-subject".to_string(), 7)]
+        );
+        // Without a default, `when false` is still a rule that never matches.
+        assert!(has(
+            "allow \"nothing\" { select namespace \"foo\"  when false }",
+            "never-matches"
+        ));
+        // Selections that imply each other still make a duplicate, a subsumed allow and a
+        // shadowing deny.
+        assert!(has(
+            "allow \"a\" { select namespace \"foo\" from namespace \"x\" }\nallow \"b\" { select namespace \"foo\" from namespace [\"x\", \"y\"] }",
+            "subsumed-allow"
+        ));
+        assert!(has(
+            "allow \"a\" { select namespace \"foo\" from namespace \"x\" }\ndeny \"d\" { select namespace \"foo\" }",
+            "shadowed-by-deny"
         ));
     }
 }

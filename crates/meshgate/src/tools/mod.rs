@@ -99,6 +99,21 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// An I/O error as the tools word it: lowercase, without the OS error number (`no such file or
+/// directory`).
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => text.get(..i).unwrap_or(&text).to_string(),
+        None => text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
 /// The location of `span` in `set`.
 pub fn location(set: &PolicySet, span: Span) -> Location {
     match set.files().get(span.file.0 as usize) {
@@ -142,14 +157,45 @@ pub fn rule_decls(set: &PolicySet) -> HashMap<String, ast::RuleDecl> {
 
 /// The spans of a rule's `when` and `unless` expressions, in order.
 pub fn condition_spans(decl: Option<&ast::RuleDecl>) -> (Vec<Span>, Vec<Span>) {
+    let (when, unless) = condition_exprs(decl);
+    (
+        when.iter().map(|e| e.span).collect(),
+        unless.iter().map(|e| e.span).collect(),
+    )
+}
+
+/// A rule's `when` and `unless` expressions, in order.
+pub fn condition_exprs(decl: Option<&ast::RuleDecl>) -> (Vec<&ast::Expr>, Vec<&ast::Expr>) {
     let mut when = Vec::new();
     let mut unless = Vec::new();
     for stmt in decl.map(|d| d.body.as_slice()).unwrap_or_default() {
         match stmt {
-            ast::RuleStmt::When(e) => when.push(e.span),
-            ast::RuleStmt::Unless(e) => unless.push(e.span),
+            ast::RuleStmt::When(e) => when.push(e),
+            ast::RuleStmt::Unless(e) => unless.push(e),
             _ => {}
         }
     }
     (when, unless)
+}
+
+/// The spans of the operands of `e`'s top-level `or`, left to right (none when `e` is not an
+/// `or`). Parentheses leave no node in the tree and validation flattens nested `or`s, so these
+/// are exactly the operands of the model's [`Cond::Or`](crate::model::Cond::Or).
+pub fn or_operand_spans(e: &ast::Expr) -> Vec<Span> {
+    if !matches!(e.kind, ast::ExprKind::Or(..)) {
+        return Vec::new();
+    }
+    // An explicit stack: no recursion on input. Right pushed first, so left pops first.
+    let mut out = Vec::new();
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            ast::ExprKind::Or(a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            _ => out.push(e.span),
+        }
+    }
+    out
 }

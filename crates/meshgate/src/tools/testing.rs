@@ -354,6 +354,11 @@ pub fn compare(expect: &Expectation, d: &Decision<'_>) -> Vec<String> {
     out
 }
 
+#[cfg(feature = "fs")]
+mod runner;
+#[cfg(feature = "fs")]
+pub use runner::{FileError, FileEvent, Loader, RunError, RunReport, run_paths, run_paths_with};
+
 /// Finding test files and the policies they test.
 #[cfg(feature = "fs")]
 pub mod files {

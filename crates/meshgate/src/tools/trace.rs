@@ -40,6 +40,9 @@ impl Outcome {
 /// The trace of one rule for one request.
 #[derive(Clone, Debug)]
 pub struct RuleTrace {
+    /// Per `select` clause: its outcome and each matcher's truth, read as a selection reads
+    /// labels (spec §4.4: a request with destination labels lacks none by accident).
+    pub select: Vec<(Outcome, Vec<Truth>)>,
     /// Per `from` clause: its outcome and each matcher's truth.
     pub from: Vec<(Outcome, Vec<Truth>)>,
     /// Per `to` clause.
@@ -50,11 +53,21 @@ pub struct RuleTrace {
     pub when: Vec<Outcome>,
     /// Per `unless`: held when false.
     pub unless: Vec<Outcome>,
+    /// Per `when`: when it is an `or`, the outcomes of the operands the evaluator reaches, in
+    /// order (each held when true); empty otherwise. See [`or_operands`].
+    pub when_or: Vec<Vec<Outcome>>,
+    /// Per `unless`: the same, each operand held when false (as if it were its own `unless`).
+    pub unless_or: Vec<Vec<Outcome>>,
     /// Error messages of parts whose outcome is [`Outcome::Error`].
     pub errors: Vec<String>,
 }
 
 impl RuleTrace {
+    /// Whether some `select` clause held (or there is none).
+    pub fn select_held(&self) -> bool {
+        self.select.is_empty() || self.select.iter().any(|(o, _)| o.held())
+    }
+
     /// Whether some `from` clause held (or there is none).
     pub fn from_held(&self) -> bool {
         self.from.is_empty() || self.from.iter().any(|(o, _)| o.held())
@@ -72,39 +85,69 @@ impl RuleTrace {
 
     /// Whether the rule matched.
     pub fn matched(&self) -> bool {
-        self.from_held()
+        self.select_held()
+            && self.from_held()
             && self.to_held()
             && self.grants_held()
             && self.when.iter().all(|o| o.held())
             && self.unless.iter().all(|o| o.held())
     }
 
-    /// How many of the rule's parts fail: each of `from`, `to` and `grant` counts once (its
-    /// alternatives are one part), each `when` and `unless` once.
+    /// How many of the rule's parts fail: each of `select`, `from`, `to` and `grant` counts
+    /// once (its alternatives are one part), each `when` and `unless` once.
     pub fn failures(&self) -> usize {
-        [self.from_held(), self.to_held(), self.grants_held()]
-            .into_iter()
-            .chain(self.when.iter().map(|o| o.held()))
-            .chain(self.unless.iter().map(|o| o.held()))
-            .filter(|held| !held)
-            .count()
+        [
+            self.select_held(),
+            self.from_held(),
+            self.to_held(),
+            self.grants_held(),
+        ]
+        .into_iter()
+        .chain(self.when.iter().map(|o| o.held()))
+        .chain(self.unless.iter().map(|o| o.held()))
+        .filter(|held| !held)
+        .count()
     }
 
-    /// Which parts the evaluator reaches: every `from` clause; the `to` clauses when some
-    /// `from` held; the grants when some `to` held too; each `when` and `unless` in order while
-    /// everything before it held. Returns `(to, grants, when count, unless count)`.
-    pub fn reached(&self) -> (bool, bool, usize, usize) {
-        let to = self.from_held();
+    /// Which parts the evaluator reaches: every `select` clause; the `from` clauses when some
+    /// `select` held; the `to` clauses when some `from` held too; the grants when some `to`
+    /// held too; each `when` and `unless` in order while everything before it held.
+    pub fn reached(&self) -> Reached {
+        let from = self.select_held();
+        let to = from && self.from_held();
         let grants = to && self.to_held();
+        let mut r = Reached {
+            from,
+            to,
+            grants,
+            when: 0,
+            unless: 0,
+        };
         if !(grants && self.grants_held()) {
-            return (to, grants, 0, 0);
+            return r;
         }
-        let when = reached_in_order(&self.when);
-        if !self.when.iter().all(|o| o.held()) {
-            return (to, grants, when, 0);
+        r.when = reached_in_order(&self.when);
+        if self.when.iter().all(|o| o.held()) {
+            r.unless = reached_in_order(&self.unless);
         }
-        (to, grants, when, reached_in_order(&self.unless))
+        r
     }
+}
+
+/// The parts of a rule the evaluator reaches for one request ([`RuleTrace::reached`]); the
+/// `select` clauses are always reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reached {
+    /// The `from` clauses.
+    pub from: bool,
+    /// The `to` clauses.
+    pub to: bool,
+    /// The granted roles.
+    pub grants: bool,
+    /// How many `when` statements, from the first.
+    pub when: usize,
+    /// How many `unless` statements, from the first.
+    pub unless: usize,
 }
 
 /// How many of `parts`, evaluated in order, are reached: all of them up to and including the
@@ -148,9 +191,69 @@ fn cond_outcome(
     }
 }
 
+/// The outcomes of the operands of `c`'s top-level `or` that the evaluator reaches (none when
+/// `c` is not an `or`): it evaluates them left to right and stops after the first that is true
+/// or fails with an error (§7.1); an unknown operand does not stop it (§9). An operand holds
+/// when its truth is `want`.
+pub fn or_operands(c: &Cond, env: &Env<'_, '_>, rule: &Rule, want: Truth) -> Vec<Outcome> {
+    let Cond::Or(items) = c else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match eval::cond(item, env, rule) {
+            Ok(t) => {
+                out.push(if t == want {
+                    Outcome::Held
+                } else if t == Truth::Unknown {
+                    Outcome::Unknown
+                } else {
+                    Outcome::Failed
+                });
+                if t == Truth::True {
+                    break;
+                }
+            }
+            Err(_) => {
+                out.push(Outcome::Error);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The truth of a `select` matcher: as [`eval::test`], except that a label missing from a
+/// request that carries destination labels is one the workload does not have (false; a
+/// negated matcher holds), as the evaluator's selection reads it (spec §4.4).
+pub fn select_truth(t: &Test, env: &Env<'_, '_>, rule: &Rule) -> Truth {
+    let truth = eval::test(t, env, rule).unwrap_or(Truth::Unknown);
+    let labelled = !env.request().destination.labels.is_empty();
+    if truth == Truth::Unknown && labelled && matches!(t.attr, Attr::DestLabel(_)) {
+        Truth::from_bool(t.negated)
+    } else {
+        truth
+    }
+}
+
+fn select_trace(c: &Clause, env: &Env<'_, '_>, rule: &Rule) -> (Outcome, Vec<Truth>) {
+    let truths: Vec<Truth> = c.tests.iter().map(|t| select_truth(t, env, rule)).collect();
+    let outcome = if truths.iter().all(|t| t.is_true()) {
+        Outcome::Held
+    } else {
+        Outcome::Failed
+    };
+    (outcome, truths)
+}
+
 /// Traces `rule` for the request in `env`.
 pub fn trace(rule: &Rule, env: &Env<'_, '_>) -> RuleTrace {
     let mut errors = Vec::new();
+    let select = rule
+        .select
+        .iter()
+        .map(|c| select_trace(c, env, rule))
+        .collect();
     let from = rule
         .from
         .iter()
@@ -178,12 +281,25 @@ pub fn trace(rule: &Rule, env: &Env<'_, '_>) -> RuleTrace {
         .iter()
         .map(|c| cond_outcome(c, env, rule, Truth::False, &mut errors))
         .collect();
+    let when_or = rule
+        .when
+        .iter()
+        .map(|c| or_operands(c, env, rule, Truth::True))
+        .collect();
+    let unless_or = rule
+        .unless
+        .iter()
+        .map(|c| or_operands(c, env, rule, Truth::False))
+        .collect();
     RuleTrace {
+        select,
         from,
         to,
         grants,
         when,
         unless,
+        when_or,
+        unless_or,
         errors,
     }
 }

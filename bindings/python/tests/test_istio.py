@@ -63,8 +63,9 @@ def test_the_corpus_is_read_whole() -> None:
 def test_case_decides_as_istio_documents(path: Path) -> None:
     case = read_case(path)
     options: dict[str, Any] = {}
-    if "root_namespace" in case:
-        options["root_namespace"] = case["root_namespace"]
+    for key in ("root_namespace", "trust_domain", "trust_domain_aliases"):
+        if key in case:
+            options[key] = case[key]
     imported = import_istio(case["policies"], **options)
     assert isinstance(imported, IstioImport)
     engine = meshgate.Engine(imported.policy_set())
@@ -174,3 +175,40 @@ def test_bad_input_kinds(tmp_path: Path) -> None:
         import_istio(tmp_path / "missing.yaml")
     with pytest.raises(PolicyError, match="istio-yaml|not YAML|yaml"):
         import_istio("a: [")
+
+
+def test_trust_domain_aliases() -> None:
+    """Istio's `trust-domain-multiple-aliases` translation test, as the CLI's expected output."""
+    path = TESTDATA / "http" / "simple-policy-multiple-td-aliases-in.yaml"
+    imported = import_istio(path, trust_domain="td1", trust_domain_aliases=["cluster.local", "some-td"])
+    assert "# Trust domains (principals match each): td1, cluster.local, some-td" in imported.policy
+    engine = meshgate.Engine(imported.policy_set())
+    for td, allowed in [("td1", True), ("cluster.local", True), ("some-td", True), ("td2", False)]:
+        d = engine.decide(
+            {
+                "source": {"principal": f"spiffe://{td}/ns/rule[0]/sa/from[0]-principal[0]"},
+                "destination": {"namespace": "foo", "labels": {"app": "httpbin", "version": "v1"}},
+                "request": {"method": "GET", "path": "/"},
+            }
+        )
+        assert d.allowed is allowed, (td, d)
+    # Without the bundle, `cluster.local/…` matches only `cluster.local`.
+    plain = meshgate.Engine(import_istio(path).policy_set())
+    assert not plain.decide(
+        {
+            "source": {"principal": "spiffe://td1/ns/rule[0]/sa/from[0]-principal[0]"},
+            "destination": {"namespace": "foo", "labels": {"app": "httpbin", "version": "v1"}},
+            "request": {"method": "GET", "path": "/"},
+        }
+    ).allowed
+
+
+def test_bad_trust_domains() -> None:
+    with pytest.raises(ValueError, match="trust domain alias `a/b` has a `/`"):
+        import_istio("", trust_domain_aliases=["a/b"])
+    with pytest.raises(ValueError, match="trust domain `td/` has a `/`"):
+        import_istio("", trust_domain="td/")
+    with pytest.raises(ValueError, match="alias is empty"):
+        import_istio("", trust_domain_aliases=[""])
+    with pytest.raises(TypeError, match="not a string"):
+        import_istio("", trust_domain_aliases="td1")

@@ -111,5 +111,8 @@ def _run_tests(
 # The Istio importer's raw result (the policy text and the warnings); `meshgate.import_istio`
 # builds `meshgate.IstioImport` from it.
 def _import_istio(
-    sources: Sequence[tuple[str, str]], root_namespace: str = "istio-system"
+    sources: Sequence[tuple[str, str]],
+    root_namespace: str = "istio-system",
+    trust_domain: str = "cluster.local",
+    trust_domain_aliases: Sequence[str] = ...,
 ) -> tuple[str, list[Diagnostic]]: ...

@@ -6,6 +6,7 @@ known differences from Istio are in ``spec/istio.md``)::
     import meshgate
 
     imported = meshgate.import_istio(pathlib.Path("policies.yaml"))  # or YAML text, or a list
+    imported = meshgate.import_istio(text, trust_domain="new-td", trust_domain_aliases=["old-td"])
     imported.warnings                     # [PolicyDiagnostic(code='istio-host-port', ...)]
     engine = meshgate.Engine(imported.policy_set())
     engine.decide({"destination": {"namespace": "foo", "labels": {"app": "httpbin"}}, ...})
@@ -81,6 +82,8 @@ def import_istio(
     sources: Union[IstioSource, Sequence[IstioSource]],
     *,
     root_namespace: str = "istio-system",
+    trust_domain: str = "cluster.local",
+    trust_domain_aliases: Sequence[str] = (),
 ) -> IstioImport:
     """Converts Istio ``AuthorizationPolicy`` resources into one meshgate policy that decides as
     Istio does (``spec/istio.md``).
@@ -88,11 +91,23 @@ def import_istio(
     ``sources`` is YAML text (a ``str``), the path of a YAML file (``pathlib.Path`` or any
     ``os.PathLike``; a plain ``str`` is always text), or a list of them, read in order.
     ``root_namespace`` is Istio's ``meshConfig.rootNamespace``, whose policies apply to every
-    namespace.
+    namespace. ``trust_domain`` and ``trust_domain_aliases`` are ``meshConfig.trustDomain`` and
+    ``meshConfig.trustDomainAliases``: as in Istio, a principal (or ``trustDomains`` value)
+    naming a trust domain of that bundle, or ``cluster.local``, matches every trust domain of it
+    (``spec/istio.md``, "Trust domains").
 
     Raises ``PolicyError`` (its ``diagnostics`` point into the YAML) when any resource cannot be
-    imported, ``OSError`` when a file cannot be read, ``TypeError`` for other kinds of input.
+    imported, ``OSError`` when a file cannot be read, ``ValueError`` for a trust domain that is
+    empty (an empty ``trust_domain`` means ``cluster.local``) or holds a ``/``, ``TypeError`` for
+    other kinds of input.
     """
+    if isinstance(trust_domain_aliases, str):
+        raise TypeError("`trust_domain_aliases` must be a list of trust domains, not a string")
     pairs = _sources(sources)
-    policy, warnings = _import_istio(pairs, root_namespace=root_namespace)
+    policy, warnings = _import_istio(
+        pairs,
+        root_namespace=root_namespace,
+        trust_domain=trust_domain,
+        trust_domain_aliases=list(trust_domain_aliases),
+    )
     return IstioImport(policy=policy, warnings=[PolicyDiagnostic._from(w) for w in warnings])

@@ -10,6 +10,7 @@
 //! - `PolicyError`, `RequestError` (both `ValueError`s) and `InternalError` (a `RuntimeError`,
 //!   raised instead of letting a bug in the core reach Python as a panic).
 //! - The authoring tools (explain, lint, diff, policy tests with coverage, fmt): [`tools`].
+//! - The Istio AuthorizationPolicy importer: [`istio`].
 // No panics in the glue: every exception is an `#[expect]` with its reason.
 #![cfg_attr(
     not(test),
@@ -28,6 +29,7 @@
 
 mod convert;
 mod fast;
+mod istio;
 mod tools;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -112,10 +114,15 @@ fn diagnostic_list<'a, 'py>(
 
 /// A `PolicyError` whose message shows every diagnostic and whose `diagnostics` lists them.
 fn policy_error(py: Python<'_>, diagnostics: &meshgate::Diagnostics) -> PyErr {
+    policy_error_titled(py, "invalid policy", diagnostics)
+}
+
+/// [`policy_error`] with another first line (`TITLE: N errors`).
+fn policy_error_titled(py: Python<'_>, title: &str, diagnostics: &meshgate::Diagnostics) -> PyErr {
     let errors = diagnostics.errors().count();
     let header = match errors {
-        1 => "invalid policy: 1 error".to_string(),
-        n => format!("invalid policy: {n} errors"),
+        1 => format!("{title}: 1 error"),
+        n => format!("{title}: {n} errors"),
     };
     let message = format!("{header}\n\n{}", diagnostics.render());
     let err = PolicyError::new_err(message);
@@ -560,5 +567,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InternalError", py.get_type::<InternalError>())?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     tools::register(m)?;
+    istio::register(m)?;
     Ok(())
 }

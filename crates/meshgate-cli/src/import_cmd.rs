@@ -29,6 +29,14 @@ pub enum Source {
         /// Istio's root namespace (`meshConfig.rootNamespace`): its policies apply mesh-wide.
         #[arg(long, value_name = "NS", default_value = "istio-system")]
         root_namespace: String,
+        /// The mesh's trust domain (`meshConfig.trustDomain`). A principal `cluster.local/…` in
+        /// a policy stands for it and its aliases, as in Istio.
+        #[arg(long, value_name = "TD", default_value = "cluster.local")]
+        trust_domain: String,
+        /// A trust domain alias (`meshConfig.trustDomainAliases`; repeat for several):
+        /// principals and trust domains naming one trust domain of the mesh match them all.
+        #[arg(long = "trust-domain-alias", value_name = "TD")]
+        trust_domain_aliases: Vec<String>,
     },
 }
 
@@ -37,7 +45,18 @@ pub fn run(source: Source) -> u8 {
         files,
         output,
         root_namespace,
+        trust_domain,
+        trust_domain_aliases,
     } = source;
+    let options = meshgate_istio::ImportOptions {
+        root_namespace,
+        trust_domain,
+        trust_domain_aliases,
+    };
+    if let Err(e) = options.validate() {
+        eprintln!("error: {e}");
+        return USAGE;
+    }
     let mut sources = Vec::new();
     for f in &files {
         let text = if f.as_os_str() == "-" {
@@ -53,7 +72,6 @@ pub fn run(source: Source) -> u8 {
             }
         }
     }
-    let options = meshgate_istio::ImportOptions { root_namespace };
     match meshgate_istio::import(&sources, &options) {
         Ok(imported) => {
             for w in &imported.warnings {

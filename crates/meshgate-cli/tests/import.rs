@@ -57,3 +57,40 @@ fn import_istio_refuses_custom_naming_the_field() {
     assert_eq!(out.stdout, "");
     assert_expected("import-istio-custom.txt", &out.stderr);
 }
+
+/// Istio's own test `trust-domain-multiple-aliases` (trust domain `td1`, aliases `cluster.local`
+/// and `some-td`): every principal of a trust domain of the bundle is expanded to all three.
+#[test]
+fn import_istio_expands_principals_to_the_trust_domain_aliases() {
+    let out = meshgate_root(&[
+        "import",
+        "istio",
+        "spec/conformance/istio/testdata/http/simple-policy-multiple-td-aliases-in.yaml",
+        "--trust-domain",
+        "td1",
+        "--trust-domain-alias",
+        "cluster.local",
+        "--trust-domain-alias",
+        "some-td",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    assert_expected("import-istio-td-aliases.mgp", &out.stdout);
+}
+
+#[test]
+fn import_istio_refuses_a_trust_domain_with_a_slash() {
+    let out = meshgate_root(&[
+        "import",
+        "istio",
+        "examples/istio/httpbin.yaml",
+        "--trust-domain-alias",
+        "td1/ns",
+    ]);
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "error: trust domain alias `td1/ns` has a `/`: give the trust domain alone, as in `cluster.local`\n"
+    );
+}

@@ -21,6 +21,7 @@ use meshgate::Diagnostic;
 use crate::error::codes;
 use crate::matchers::{self, Pat};
 use crate::resource::{Action, Field, Key, Policy, Rule};
+use crate::trust::Bundle;
 
 /// One constraint of a field, in both forms.
 #[derive(Clone, Debug)]
@@ -197,8 +198,10 @@ fn or(parts: Vec<String>) -> String {
     }
 }
 
-/// Translates one field into an atom, or an error naming the value and why.
-pub fn atom(policy: &Policy, field: &Field) -> Result<Atom, Diagnostic> {
+/// Translates one field into an atom, or an error naming the value and why. Principals and
+/// trust domains are first rewritten for the trust-domain bundle, as Istio does
+/// ([`crate::trust`]).
+pub fn atom(policy: &Policy, field: &Field, bundle: &Bundle) -> Result<Atom, Diagnostic> {
     let spec = spec(&field.key);
     let fail = |value: &crate::resource::Value, why: String, code: &'static str| {
         policy.ctx.error(
@@ -229,31 +232,22 @@ pub fn atom(policy: &Policy, field: &Field) -> Result<Atom, Diagnostic> {
             (format!("{} in {l}", spec.attr), Some(Native::Values(l)))
         }
         _ => {
-            let mut pats = Vec::new();
+            let mut pats: Vec<Pat> = Vec::new();
             for v in &field.values {
-                let more = match &field.key {
-                    Key::ServiceAccounts => matchers::service_account(&v.text, &policy.namespace)
-                        .map_err(|e| fail(v, e, codes::INVALID))?,
-                    Key::Paths if matchers::is_path_template(&v.text) => {
-                        vec![
-                            matchers::path_template(&v.text)
-                                .map_err(|e| fail(v, e, codes::UNSUPPORTED))?,
-                        ]
-                    }
-                    Key::Hosts if host_has_port(&v.text) => {
-                        return Err(fail(
-                            v,
-                            "a host with a port is not supported: meshgate's `request.host` drops the port, so it could never match".to_string(),
-                            codes::UNSUPPORTED,
-                        ).with_help("Istio compares `hosts` with the whole `:authority`; write the host without its port (meshgate then matches it with any port)"));
-                    }
-                    _ => {
-                        let m = matchers::istio_string(&v.text)
-                            .map_err(|e| fail(v, e, codes::UNSUPPORTED))?;
-                        matchers::patterns(&m, spec.fixed)
-                    }
+                let texts = match &field.key {
+                    Key::Principals => bundle.principals(&v.text),
+                    Key::TrustDomains => bundle.trust_domains(&v.text),
+                    _ => vec![v.text.clone()],
                 };
-                pats.extend(more);
+                for text in texts {
+                    for p in value_patterns(policy, &field.key, &spec, v, &text)? {
+                        // Two values can expand to the same one (`td1/ns/a/sa/b` and
+                        // `cluster.local/ns/a/sa/b` with `trustDomain: td1`): once is enough.
+                        if !pats.contains(&p) {
+                            pats.push(p);
+                        }
+                    }
+                }
             }
             string_atom(&spec, &field.key, pats)
         }
@@ -283,6 +277,41 @@ pub fn atom(policy: &Policy, field: &Field) -> Result<Atom, Diagnostic> {
             http_only,
         })
     }
+}
+
+/// The patterns of one value `text` of `field` (`text` is `v.text`, or what the trust-domain
+/// bundle made of it); errors point at `v`.
+fn value_patterns(
+    policy: &Policy,
+    key: &Key,
+    spec: &AttrSpec,
+    v: &crate::resource::Value,
+    text: &str,
+) -> Result<Vec<Pat>, Diagnostic> {
+    let fail = |why: String, code: &'static str| {
+        policy.ctx.error(
+            code,
+            v.span,
+            format!("{}: `{}`: {why}", policy.id(), v.path),
+        )
+    };
+    Ok(match key {
+        Key::ServiceAccounts => matchers::service_account(text, &policy.namespace)
+            .map_err(|e| fail(e, codes::INVALID))?,
+        Key::Paths if matchers::is_path_template(text) => {
+            vec![matchers::path_template(text).map_err(|e| fail(e, codes::UNSUPPORTED))?]
+        }
+        Key::Hosts if host_has_port(text) => {
+            return Err(fail(
+                "a host with a port is not supported: meshgate's `request.host` drops the port, so it could never match".to_string(),
+                codes::UNSUPPORTED,
+            ).with_help("Istio compares `hosts` with the whole `:authority`; write the host without its port (meshgate then matches it with any port)"));
+        }
+        _ => {
+            let m = matchers::istio_string(text).map_err(|e| fail(e, codes::UNSUPPORTED))?;
+            matchers::patterns(&m, spec.fixed)
+        }
+    })
 }
 
 fn parenthesize(e: &str) -> String {
@@ -380,6 +409,7 @@ pub fn select(policy: &Policy, root_namespace: &str) -> Option<String> {
 pub fn policy_rules(
     policy: &Policy,
     root_namespace: &str,
+    bundle: &Bundle,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<OutRule> {
     let select = select(policy, root_namespace);
@@ -417,7 +447,7 @@ pub fn policy_rules(
     }
     let mut out = Vec::new();
     for (i, rule) in policy.rules.iter().enumerate() {
-        let Some(t) = rule_atoms(policy, rule, errors) else {
+        let Some(t) = rule_atoms(policy, rule, bundle, errors) else {
             continue;
         };
         let id = format!("{}[{i}]", policy.id());
@@ -491,12 +521,17 @@ impl RuleAtoms {
     }
 }
 
-fn rule_atoms(policy: &Policy, rule: &Rule, errors: &mut Vec<Diagnostic>) -> Option<RuleAtoms> {
+fn rule_atoms(
+    policy: &Policy,
+    rule: &Rule,
+    bundle: &Bundle,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<RuleAtoms> {
     let before = errors.len();
     let mut conv = |fields: &[Field]| -> Vec<Atom> {
         let mut atoms = Vec::new();
         for f in fields {
-            match atom(policy, f) {
+            match atom(policy, f, bundle) {
                 Ok(a) => atoms.push(a),
                 Err(e) => errors.push(e),
             }

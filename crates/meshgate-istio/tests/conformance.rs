@@ -193,6 +193,8 @@ fn cases_decide_as_istio_documents() {
                     "description",
                     "source",
                     "root_namespace",
+                    "trust_domain",
+                    "trust_domain_aliases",
                     "policies",
                     "requests"
                 ]
@@ -209,8 +211,14 @@ fn cases_decide_as_istio_documents() {
             "{name}: source"
         );
         let mut options = ImportOptions::default();
-        if let Some(root) = case["root_namespace"].as_str() {
-            options.root_namespace = root.to_string();
+        if let Some(root) = case.get("root_namespace") {
+            options.root_namespace = root.as_str().expect("root_namespace").to_string();
+        }
+        if let Some(td) = case.get("trust_domain") {
+            options.trust_domain = td.as_str().expect("trust_domain").to_string();
+        }
+        if let Some(aliases) = case.get("trust_domain_aliases") {
+            options.trust_domain_aliases = strings(Some(aliases)).expect("trust_domain_aliases");
         }
         let policies = case["policies"].as_str().unwrap();
         let imported = import(&[(name.as_str(), policies)], &options).unwrap_or_else(|e| {
@@ -264,4 +272,81 @@ fn cases_decide_as_istio_documents() {
         }
     }
     assert!(requests >= 120, "{requests} requests");
+}
+
+/// Istio's translation tests with a trust-domain bundle (`builder_test.go`), checked against
+/// the principals of their expected Envoy configs.
+#[test]
+fn istio_trust_domain_testdata_expands_as_istio_does() {
+    let dir = corpus().join("testdata/http");
+    let options = |td: &str, aliases: &[&str]| ImportOptions {
+        trust_domain: td.to_string(),
+        trust_domain_aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        ..ImportOptions::default()
+    };
+    let file = "simple-policy-multiple-td-aliases-in.yaml";
+    let text = std::fs::read_to_string(dir.join(file)).unwrap();
+    let imported = import(
+        &[(file, text.as_str())],
+        &options("td1", &["cluster.local", "some-td"]),
+    )
+    .unwrap();
+    let set = round_trip(file, &imported.policy);
+    let engine = Engine::new(&set);
+    for (td, allowed) in [
+        ("td1", true),
+        ("cluster.local", true),
+        ("some-td", true),
+        ("td2", false),
+    ] {
+        let request = Request::from_json(&format!(
+            r#"{{"source": {{"principal": "spiffe://{td}/ns/rule[0]/sa/from[0]-principal[0]"}},
+                "destination": {{"namespace": "foo", "labels": {{"app": "httpbin", "version": "v1"}}}},
+                "request": {{"method": "GET", "path": "/"}}}}"#
+        ))
+        .unwrap();
+        for d in [engine.decide(&request), set.decide_reference(&request)] {
+            assert_eq!(
+                d.allowed,
+                allowed,
+                "{td}: {}\n{}",
+                d.to_json(),
+                imported.policy
+            );
+        }
+    }
+    // Istio's expected output: `some-td/…` expanded to all three, `td1` first.
+    assert!(imported.policy.contains(
+        r#"principal ["spiffe://td1/ns/rule[0]/sa/from[1]-principal[0]", "spiffe://cluster.local/ns/rule[0]/sa/from[1]-principal[0]", "spiffe://some-td/ns/rule[0]/sa/from[1]-principal[0]""#
+    ), "{}", imported.policy);
+    assert!(
+        imported
+            .policy
+            .contains("# Trust domains (principals match each): td1, cluster.local, some-td"),
+        "{}",
+        imported.policy
+    );
+
+    // `*bar/…` suffix-matches the alias `foobar`: kept as a suffix, plus `td1/…` exactly
+    // (`spiffe://td1/…principal[1]` and `spiffe://.*bar/…` in Istio's output).
+    let file = "simple-policy-principal-with-wildcard-in.yaml";
+    let text = std::fs::read_to_string(dir.join(file)).unwrap();
+    let imported = import(&[(file, text.as_str())], &options("td1", &["foobar"])).unwrap();
+    round_trip(file, &imported.policy);
+    for pattern in [
+        r#""spiffe://td1/ns/foo/sa/rule[0]-from[1]-principal[1]""#,
+        r#""spiffe://**/*bar/ns/foo/sa/rule[0]-from[1]-principal[1]""#,
+        r#""spiffe://**/*/ns/foo/sa/rule[0]-from[1]-principal[0]""#,
+    ] {
+        assert!(
+            imported.policy.contains(pattern),
+            "{pattern}\n{}",
+            imported.policy
+        );
+    }
+    assert!(
+        !imported.policy.contains("spiffe://foobar/"),
+        "{}",
+        imported.policy
+    );
 }

@@ -32,6 +32,7 @@ from ._native import (
     run_test_file,
 )
 from ._types import PolicyCaseReport, DecisionDict, Diagnostic, DryRun, EvalError, RequestDict, PolicyTestReport
+from .istio import IstioImport, import_istio
 from .tools import DiffReport, Explanation, LintReport, RunReport, diff, explain, lint, run_tests
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "EvalError",
     "Explanation",
     "InternalError",
+    "IstioImport",
     "LintReport",
     "PolicyError",
     "PolicySet",
@@ -58,6 +60,7 @@ __all__ = [
     "diff",
     "explain",
     "format_source",
+    "import_istio",
     "lint",
     "run_test_file",
     "run_tests",

@@ -16,6 +16,7 @@ __all__ = [
     "__version__",
     "_diff",
     "_explain",
+    "_import_istio",
     "_lint",
     "_run_tests",
     "check",
@@ -106,3 +107,12 @@ def _diff(old: PolicySet, new: PolicySet) -> tuple[dict[str, Any], str]: ...
 def _run_tests(
     paths: Sequence[Union[str, PathLike[str]]], coverage: bool = False
 ) -> tuple[dict[str, Any], Optional[tuple[str, str]]]: ...
+
+# The Istio importer's raw result (the policy text and the warnings); `meshgate.import_istio`
+# builds `meshgate.IstioImport` from it.
+def _import_istio(
+    sources: Sequence[tuple[str, str]],
+    root_namespace: str = "istio-system",
+    trust_domain: str = "cluster.local",
+    trust_domain_aliases: Sequence[str] = ...,
+) -> tuple[str, list[Diagnostic]]: ...

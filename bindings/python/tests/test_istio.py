@@ -17,7 +17,6 @@ from meshgate import IstioImport, PolicyError, import_istio
 ISTIO = CONFORMANCE / "istio"
 CASES = sorted((ISTIO / "cases").glob("*.yaml"))
 TESTDATA = ISTIO / "testdata"
-EXPECTED = ROOT / "crates" / "meshgate-cli" / "tests" / "expected"
 
 
 def read_case(path: Path) -> dict[str, Any]:
@@ -148,7 +147,9 @@ def test_warnings_come_back() -> None:
 def test_paths_match_the_cli_output(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     imported = import_istio(Path("examples/istio/httpbin.yaml"))
-    assert imported.policy == (EXPECTED / "import-istio-httpbin.mgp").read_text(encoding="utf-8")
+    assert imported.policy == (ROOT / "examples" / "istio" / "httpbin.mgp").read_text(
+        encoding="utf-8"
+    )
     assert imported.warnings == []
     assert str(imported) == imported.policy
     # A list of paths and texts, read in order; the comments name each source.

@@ -189,10 +189,12 @@ pub fn import<N: AsRef<str>, T: AsRef<str>>(
     header.push(
         "See spec/istio.md for the mapping and its known differences from Istio.".to_string(),
     );
-    Ok(Import {
-        policy: render::policy_text(&header, &rules),
-        warnings,
-    })
+    let text = render::policy_text(&header, &rules);
+    // In `meshgate fmt`'s layout, so that formatting an import changes nothing. The text always
+    // parses (the fuzz target `istio_import` checks it); if it ever did not, it is kept as
+    // written, and loading it reports the error.
+    let policy = meshgate::tools::fmt::format_source(&text, "imported.mgp").unwrap_or(text);
+    Ok(Import { policy, warnings })
 }
 
 /// One warning per `hosts`/`notHosts` field: Istio compares it with the whole `:authority`,

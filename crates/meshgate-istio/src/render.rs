@@ -18,7 +18,7 @@ pub fn policy_text(header: &[String], rules: &[OutRule]) -> String {
         "\n# Istio's default: a workload that no ALLOW policy selects is allowed; one that some\n\
          # ALLOW policy selects is allowed only by a matching allow rule.\n",
     );
-    let _ = writeln!(out, "default allow \"{DEFAULT_ALLOW_ID}\" {{ }}");
+    let _ = writeln!(out, "default allow \"{DEFAULT_ALLOW_ID}\" {{}}");
     for r in rules {
         out.push('\n');
         rule(&mut out, r);

@@ -35,6 +35,9 @@ const SOURCE_LINTS: &[&str] = &[
 fn round_trip(name: &str, text: &str) -> PolicySet {
     let set = PolicySet::parse(text, name)
         .unwrap_or_else(|e| panic!("{name}: generated policy does not parse: {e:?}\n{text}"));
+    // What the import writes is already in `meshgate fmt`'s layout.
+    let formatted = meshgate::tools::fmt::format_source(text, name).unwrap_or_default();
+    assert_eq!(formatted, text, "{name}: generated policy is not formatted");
     for w in meshgate::tools::lint::lint(&set) {
         assert!(
             SOURCE_LINTS.contains(&w.code()),

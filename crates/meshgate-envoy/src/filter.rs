@@ -110,6 +110,26 @@ impl RootContext for Root {
                 Policy::Loaded(loaded)
             }
             Err(failed) => {
+                // A broken update must not take down a proxy that serves a good policy: keep it
+                // (as `SharedEngine` keeps the last good version), and say so loudly.
+                if let Policy::Loaded(previous) = &self.state.policy {
+                    log(
+                        LogLevel::Error,
+                        &format!(
+                            "meshgate: {}; keeping the policy loaded before ({} rules)",
+                            failed.summary,
+                            previous.engine.rules().len()
+                        ),
+                    );
+                    for d in &failed.diagnostics {
+                        log(LogLevel::Error, &format!("meshgate: {d}"));
+                    }
+                    self.state.metrics.count(Counters {
+                        errors: true,
+                        ..Counters::default()
+                    });
+                    return true;
+                }
                 let then = if failed.settings.dry_run {
                     "every request continues (dry-run)"
                 } else if failed.settings.allow {

@@ -359,6 +359,21 @@ impl Plugin {
         }
     }
 
+    /// Delivers a new plugin configuration to the running root (`proxy_on_configure` again);
+    /// returns whether the filter accepted it.
+    pub fn reconfigure(&mut self, configuration: &str) -> bool {
+        let plugin = PluginConfig::new()
+            .with_name("meshgate")
+            .with_root_id("meshgate")
+            .with_configuration(configuration.as_bytes().to_vec());
+        let root = self.root;
+        let stream = Stream::new(&EnvoyRequest::get("/"));
+        let (accepted, _) = self
+            .guest
+            .with(stream, |scope| scope.on_configure(root, plugin));
+        accepted.expect("the filter handled the configuration")
+    }
+
     /// Sets the proxy's clock, in nanoseconds since the Unix epoch.
     pub fn set_time(&self, nanos: u64) {
         self.clock.0.store(nanos, Ordering::Relaxed);

@@ -315,3 +315,28 @@ fn counters_and_log_lines_accumulate_per_request() {
     assert_eq!(counters(&p), [3, 1, 0, 0, 0]);
     assert!(p.decisions().is_empty(), "decision_log is off");
 }
+
+#[test]
+fn a_broken_update_keeps_the_policy_loaded_before() {
+    let config = |policy: &str| json!({ "policy": policy, "decision_log": false }).to_string();
+    let mut p = Plugin::start(&config("allow \"ok\" { to path \"/ok\" }"));
+    assert!(p.request(&EnvoyRequest::get("/ok")).continued());
+
+    // A policy with an error: refused, the previous one keeps deciding.
+    assert!(p.reconfigure(&config("allow \"ok\" { to port 70000 }")));
+    assert!(p.request(&EnvoyRequest::get("/ok")).continued());
+    assert_eq!(p.request(&EnvoyRequest::get("/other")).status(), Some(403));
+    assert_eq!(p.counter("meshgate.errors"), 1);
+    assert!(
+        p.log_lines()
+            .iter()
+            .any(|(_, line)| line.contains("keeping the policy loaded before (1 rules)")),
+        "{:?}",
+        p.log_lines()
+    );
+
+    // A good update replaces it.
+    assert!(p.reconfigure(&config("allow \"other\" { to path \"/other\" }")));
+    assert!(p.request(&EnvoyRequest::get("/other")).continued());
+    assert_eq!(p.request(&EnvoyRequest::get("/ok")).status(), Some(403));
+}

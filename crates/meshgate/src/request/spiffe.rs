@@ -25,20 +25,15 @@ impl<'a> SpiffeId<'a> {
         if trust_domain.is_empty() {
             return None;
         }
-        let mut segments = path.strip_prefix('/').unwrap_or("").split('/');
-        let (namespace, service_account) = match (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) {
-            (Some("ns"), Some(ns), Some("sa"), Some(sa), None)
-                if !ns.is_empty() && !sa.is_empty() =>
-            {
-                (Some(ns), Some(sa))
-            }
-            _ => (None, None),
+        // Exactly `/ns/NS/sa/SA`, both non-empty, nothing after (`SA` has no `/`).
+        let kubernetes = path
+            .strip_prefix("/ns/")
+            .and_then(|r| r.split_once('/'))
+            .and_then(|(ns, r)| Some((ns, r.strip_prefix("sa/")?)))
+            .filter(|(ns, sa)| !ns.is_empty() && !sa.is_empty() && !sa.contains('/'));
+        let (namespace, service_account) = match kubernetes {
+            Some((ns, sa)) => (Some(ns), Some(sa)),
+            None => (None, None),
         };
         Some(SpiffeId {
             trust_domain,

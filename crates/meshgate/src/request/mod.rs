@@ -398,7 +398,11 @@ impl<'a> Request<'a> {
         self.request
             .path
             .as_deref()
-            .map(|p| p.split(['?', '#']).next().unwrap_or(p))
+            // Bytes, not a `char` search: this runs for every rule that tests the path.
+            .map(|p| match p.bytes().position(|b| b == b'?' || b == b'#') {
+                Some(end) => p.get(..end).unwrap_or(p),
+                None => p,
+            })
     }
 
     /// The host with any `:port` suffix removed (IPv6 literals in brackets kept whole).

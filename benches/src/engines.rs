@@ -92,7 +92,7 @@ impl Meshgate {
     /// Loads the workload.
     pub fn load(w: &Workload) -> Result<Meshgate, String> {
         let text = render::meshgate(w);
-        let set = meshgate::PolicySet::parse(&text, "bench.mgp").map_err(|d| d.render())?;
+        let set = crate::workload::load_meshgate(&text)?;
         let engine = meshgate::Engine::new(&set);
         Ok(Meshgate { engine, set })
     }

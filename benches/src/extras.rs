@@ -179,7 +179,7 @@ pub fn run(quick: bool, kinds: &[Kind], counter: &dyn Fn() -> AllocSnapshot) -> 
         let rss0 = rss_bytes();
         let mem0 = counter().live_bytes;
         let t = Instant::now();
-        let set = meshgate::PolicySet::parse(&text, "bench.mgp").map_err(|d| d.render())?;
+        let set = crate::workload::load_meshgate(&text)?;
         let parsed = t.elapsed();
         let engine = meshgate::Engine::new(&set);
         let compiled = t.elapsed();

@@ -672,3 +672,18 @@ fn rbac(rng: &mut ChaCha8Rng, n: usize) -> Workload {
         requests: Vec::new(),
     }
 }
+
+/// Loads a generated policy into meshgate. The largest workloads are bigger than the default
+/// `PolicyLimits::max_source_bytes` (16 MiB) in one file, so that limit is raised here, as an
+/// operator loading such a set would.
+pub fn load_meshgate(text: &str) -> Result<meshgate::PolicySet, String> {
+    let limits = meshgate::PolicyLimits {
+        max_source_bytes: 256 << 20,
+        ..meshgate::PolicyLimits::default()
+    };
+    meshgate::PolicySet::builder()
+        .limits(limits)
+        .add_source("bench.mgp", text)
+        .build()
+        .map_err(|d| d.render())
+}

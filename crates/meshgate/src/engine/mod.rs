@@ -65,7 +65,8 @@ impl Engine {
                 .collect()
         };
         let deny = group(|r| !r.dry_run && r.effect == Effect::Deny);
-        let allow = group(|r| !r.dry_run && r.effect == Effect::Allow);
+        // The enforcing allow rules, which are also the ones that claim workloads (§4.4).
+        let allow = group(Rule::claims);
         let observe = group(|r| r.dry_run || r.effect == Effect::Audit);
         let defaults = set.shared_defaults();
         let claims = (!defaults.is_empty()).then(|| claims::Claims::build(&rules, &allow));

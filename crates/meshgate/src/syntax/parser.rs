@@ -304,22 +304,11 @@ fn rule(i: In<'_>) -> PResult<'_, RuleDecl> {
             None,
         );
     };
-    let (i, id) = match string(i) {
-        Ok((rest, (value, span))) => (rest, StrLit { value, span }),
-        Err(nom::Err::Error(_)) => {
-            let (at, _) = ws(i)?;
-            return fail(
-                at,
-                format!(
-                    "expected the rule id in quotes after `{}`, found {}",
-                    effect.as_str(),
-                    found(at)
-                ),
-                Some("e.g. `allow \"frontend-reads-payments\" { … }`"),
-            );
-        }
-        Err(e) => return Err(e),
-    };
+    let (i, id) = quoted_id(
+        i,
+        &format!("the rule id in quotes after `{}`", effect.as_str()),
+        "e.g. `allow \"frontend-reads-payments\" { … }`",
+    )?;
     let (mut i, _) = expect(i, "{", "after the rule id")?;
     let mut body = Vec::new();
     let start = dry_run.unwrap_or(effect_span);
@@ -340,6 +329,22 @@ fn rule(i: In<'_>) -> PResult<'_, RuleDecl> {
         let (rest, stmt) = rule_stmt(i, &id.value)?;
         body.push(stmt);
         i = rest;
+    }
+}
+
+/// The quoted id of a rule or default; `what` and `help` describe it when it is missing.
+fn quoted_id<'a>(i: In<'a>, what: &str, help: &str) -> PResult<'a, StrLit> {
+    match string(i) {
+        Ok((rest, (value, span))) => Ok((rest, StrLit { value, span })),
+        Err(nom::Err::Error(_)) => {
+            let (at, _) = ws(i)?;
+            fail(
+                at,
+                format!("expected {what}, found {}", found(at)),
+                Some(help),
+            )
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -364,21 +369,11 @@ fn default(i: In<'_>) -> PResult<'_, DefaultDecl> {
         }
         Err(e) => return Err(e),
     };
-    let (i, id) = match string(i) {
-        Ok((rest, (value, span))) => (rest, StrLit { value, span }),
-        Err(nom::Err::Error(_)) => {
-            let (at, _) = ws(i)?;
-            return fail(
-                at,
-                format!(
-                    "expected the default's id in quotes after `default allow`, found {}",
-                    found(at)
-                ),
-                Some("e.g. `default allow \"mesh-default\" { }`"),
-            );
-        }
-        Err(e) => return Err(e),
-    };
+    let (i, id) = quoted_id(
+        i,
+        "the default's id in quotes after `default allow`",
+        "e.g. `default allow \"mesh-default\" { }`",
+    )?;
     let (mut i, _) = expect(i, "{", "after the id")?;
     let mut select = Vec::new();
     loop {

@@ -7,13 +7,13 @@
 //! - `cargo xtask envoy --bench [--quick]`: builds it, then times request-headers calls in the
 //!   host at 1,000 and 100,000 rules.
 //!
-//! Outputs: `target/wasm/wasm32-unknown-unknown/release/meshgate_envoy.wasm` and, where the
-//! toolchain has the target, `target/wasm/wasm32-wasip1/release/meshgate_envoy.wasm`.
+//! Outputs: `target/wasm/wasm32-unknown-unknown/release/meshgate_envoy.wasm` and
+//! `target/wasm/wasm32-wasip1/release/meshgate_envoy.wasm`, both with the pinned toolchain.
 //!
 //! The host tests (`crates/meshgate-envoy/host-tests`, a workspace of its own with its own
-//! `Cargo.lock`) load the `.wasm` into `proxy-wasm-host`, a wasmtime-based proxy-wasm host that
-//! needs Rust 1.96: they are built with that toolchain (the rustup one when it is recent enough,
-//! else Debian's `rustc-web`/`cargo-web`, installed when missing) into `target/envoy-host`.
+//! `Cargo.lock`) load the `.wasm` into `proxy-wasm-host`, a wasmtime-based proxy-wasm host
+//! (which needs Rust 1.96 or newer, as the pinned toolchain is), built into
+//! `target/envoy-host`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,8 +28,6 @@ const PACKAGE: &str = "meshgate-envoy";
 const WASM_FILE: &str = "meshgate_envoy.wasm";
 /// The WASI target, built where the toolchain has it.
 const WASI_TARGET: &str = "wasm32-wasip1";
-/// The oldest Rust that builds `proxy-wasm-host`.
-const HOST_RUST: (u32, u32) = (1, 96);
 
 /// `cargo xtask envoy [--test] [--bench [--quick]]`.
 pub fn run(args: &[String]) -> util::Result {
@@ -66,9 +64,8 @@ pub fn run(args: &[String]) -> util::Result {
     Ok(())
 }
 
-/// Builds the filter for `wasm32-unknown-unknown`, and for `wasm32-wasip1` when the rustup
-/// toolchain has that target's standard library; prints each `.wasm`'s size. Returns their
-/// paths, `wasm32-unknown-unknown` first.
+/// Builds the filter for `wasm32-unknown-unknown` and for `wasm32-wasip1`; prints each
+/// `.wasm`'s size. Returns their paths, `wasm32-unknown-unknown` first.
 pub fn build_filter(toolchain: &Toolchain) -> util::Result<Vec<PathBuf>> {
     // The size-tuned profile (`opt-level = "s"`) of the JS package, which the benchmarks in the
     // filter's README measured (`3` is correct too since the parser fix; see that README).
@@ -76,16 +73,9 @@ pub fn build_filter(toolchain: &Toolchain) -> util::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let dir = toolchain.cargo_build(PACKAGE, wasm::TARGET, &build)?;
     out.push(dir.join(WASM_FILE));
-    if wasip1_available(toolchain) {
-        let dir = toolchain.cargo_build(PACKAGE, WASI_TARGET, &build)?;
-        out.push(dir.join(WASM_FILE));
-    } else {
-        eprintln!(
-            "envoy filter: `{WASI_TARGET}` skipped (the toolchain has no `{WASI_TARGET}` standard library; \
-             `rustup target add {WASI_TARGET}` adds it); `{}` runs in Envoy as well",
-            wasm::TARGET
-        );
-    }
+    let wasi = Toolchain::ensure(WASI_TARGET)?;
+    let dir = wasi.cargo_build(PACKAGE, WASI_TARGET, &build)?;
+    out.push(dir.join(WASM_FILE));
     for path in &out {
         let size = std::fs::metadata(path)
             .map(|m| m.len())
@@ -97,12 +87,6 @@ pub fn build_filter(toolchain: &Toolchain) -> util::Result<Vec<PathBuf>> {
         );
     }
     Ok(out)
-}
-
-/// Whether the filter can be built for WASI: only with a rustup standard library for it (Debian's
-/// build-std route would need a wasi-libc as new as the compiler, which Debian 12 lacks).
-fn wasip1_available(toolchain: &Toolchain) -> bool {
-    toolchain.route == wasm::Route::Rustup && wasm::rustup_has_target(WASI_TARGET)
 }
 
 /// Builds the filter and runs the host tests against its `wasm32-unknown-unknown` build.
@@ -147,43 +131,9 @@ fn host_args(cmd: &mut Command, wasm: &Path) {
         .env_remove("CARGO_TARGET_DIR");
 }
 
-/// A cargo whose rustc is at least [`HOST_RUST`]: the one running xtask if it is, else
-/// Debian's `cargo-web` with `rustc-web` (installed when missing).
+/// The pinned toolchain's cargo (the host harness's own `Cargo.lock` and target directory).
 fn host_cargo() -> util::Result<Command> {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
-    if rustc_at_least(&rustc, HOST_RUST) {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        return Ok(Command::new(cargo));
-    }
-    wasm::ensure_debian_toolchain()?;
-    if !rustc_at_least(wasm::DEBIAN_RUSTC, HOST_RUST) {
-        return Err(format!(
-            "the host tests need Rust {}.{}; neither `{rustc}` nor `{}` is that recent",
-            HOST_RUST.0,
-            HOST_RUST.1,
-            wasm::DEBIAN_RUSTC
-        ));
-    }
-    let mut cmd = Command::new(wasm::DEBIAN_CARGO);
-    cmd.env("RUSTC", wasm::DEBIAN_RUSTC)
-        .env("RUSTDOC", "/usr/bin/rustdoc")
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("RUSTC_WRAPPER");
-    Ok(cmd)
-}
-
-/// Whether `rustc --version` is at least `min` (major, minor).
-fn rustc_at_least(rustc: &str, min: (u32, u32)) -> bool {
-    let Ok(version) = util::output(Command::new(rustc).arg("--version")) else {
-        return false;
-    };
-    let mut parts = version
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .split(['.', '-'])
-        .map(|p| p.parse::<u32>().unwrap_or(0));
-    let major = parts.next().unwrap_or(0);
-    let minor = parts.next().unwrap_or(0);
-    (major, minor) >= min
+    Ok(Command::new(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()),
+    ))
 }

@@ -14,6 +14,7 @@ mod bench;
 mod envoy;
 mod fuzz;
 mod python;
+mod toolchain;
 mod util;
 mod wasm;
 
@@ -25,6 +26,12 @@ fn main() -> ExitCode {
         Some((t, r)) => (t.as_str(), r),
         None => ("help", &[][..]),
     };
+    if task != "help" {
+        if let Err(e) = toolchain::check() {
+            eprintln!("xtask {task}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = match task {
         "test" => test(rest),
         "bench" => bench::run(rest),

@@ -8,24 +8,28 @@
 //! - [`test`], a step of `cargo xtask test`: builds the package, installs the npm development
 //!   dependencies (TypeScript) and runs the Node tests.
 //!
-//! ## Toolchain routes
+//! ## Toolchain
 //!
-//! [`Toolchain::ensure`] picks one and says which:
+//! The pinned toolchain of `rust-toolchain.toml` ([`crate::toolchain`]), with its prebuilt
+//! `wasm32-unknown-unknown` standard library (installed by rustup with the toolchain, or by
+//! [`Toolchain::ensure`] when missing). It builds into `target/wasm`, with a size-tuned release
+//! profile set through `CARGO_PROFILE_RELEASE_*` variables so that the workspace's own profile
+//! stays as it is and the two builds do not evict each other's artifacts.
 //!
-//! 1. **rustup**: the toolchain that runs xtask has the `wasm32-unknown-unknown` standard
-//!    library installed (`rustup target add wasm32-unknown-unknown`), as on a developer laptop.
-//! 2. **debian**: otherwise, Debian's `rustc-web`, `cargo-web`, `rust-web-src`, `rust-web-llvm`
-//!    and `lld-22` (installed with apt-get when missing), and the standard library built from
-//!    source:
-//!    `RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build -Zbuild-std=std,panic_abort`.
-//!    That rustc links wasm with `rust-lld`, found on the PATH: `rust-web-llvm` installs
-//!    `/usr/bin/rust-lld` as a link to `lld-22`, so no `-C linker` is needed.
+//! The module keeps WebAssembly reference types on, as rustup's standard library has them:
+//! turning them off only for our crates (`-Ctarget-feature=-reference-types`) gave a mixed
+//! module in which wasm-bindgen's externref pass failed ("failed to find the
+//! `__wbindgen_externref_table_dealloc` function"). wasm-bindgen then writes table code
+//! (`table.fill`), which `wasm-opt` reads from binaryen 116 on: it comes from npm's `binaryen`
+//! (a development dependency of `bindings/wasm`, pinned by its `package-lock.json`), not from
+//! Debian 12's binaryen 108.
 //!
-//! Both build into `target/wasm` (the Debian compiler differs from the workspace's, so sharing
-//! `target/` would rebuild everything each time), with a size-tuned release profile set through
-//! `CARGO_PROFILE_RELEASE_*` variables so the workspace's profile stays as it is.
+//! Debian's `rustc-web` (Rust 1.96.0, with `-Zbuild-std`) was the route before rustup could
+//! install targets here. It is refused rather than kept as a fallback: that compiler has the
+//! release miscompile the pin avoids (spec/toolchain.md).
+//!
 //! `wasm-bindgen-cli` is cargo-installed at exactly the version of the `wasm-bindgen` crate in
-//! `Cargo.lock`; `wasm-opt` comes from Debian's `binaryen`.
+//! `Cargo.lock`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,59 +40,20 @@ use crate::util;
 /// The target of the JS package (and of the Envoy filter).
 pub const TARGET: &str = "wasm32-unknown-unknown";
 
-/// `rust-web-llvm` provides `/usr/bin/rust-lld` (a link to `lld-22`), the linker rustc-web uses
-/// for wasm; it is only a recommendation of `rustc-web`, so it is named here.
-const DEBIAN_PACKAGES: &[&str] = &[
-    "rustc-web",
-    "cargo-web",
-    "rust-web-src",
-    "rust-web-llvm",
-    "lld-22",
-];
-/// Debian's `rustc-web`.
-pub const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
-/// Debian's `cargo-web`.
-pub const DEBIAN_CARGO: &str = "/usr/bin/cargo";
-/// Where `rust-web-src` puts the standard library's source, which `-Zbuild-std` needs.
-const DEBIAN_LIBRARY_SRC: &str = "/usr/lib/rustlib/src/rust/library";
-
 /// The base name of the package's files (`meshgate.js`, `meshgate_bg.wasm`, `meshgate.d.ts`).
 const OUT_NAME: &str = "meshgate";
 
-/// How wasm gets built on this machine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
-    /// The rustup toolchain has the target's standard library.
-    Rustup,
-    /// Debian's rustc-web/cargo-web, building the standard library from source.
-    Debian,
-}
-
-/// A toolchain that can build `wasm32-unknown-unknown` code.
+/// The pinned toolchain, checked to have a target's standard library.
 #[derive(Clone, Copy, Debug)]
 pub struct Toolchain {
-    /// The route taken.
-    pub route: Route,
+    _checked: (),
 }
 
 impl Toolchain {
-    /// Finds a toolchain that can build for `target`, installing Debian's when no other is there.
+    /// The pinned toolchain with `target`'s standard library, added with rustup when missing.
     pub fn ensure(target: &str) -> util::Result<Toolchain> {
-        if rustup_has_target(target) {
-            eprintln!("wasm toolchain: rustup (the `{target}` standard library is installed)");
-            return Ok(Toolchain {
-                route: Route::Rustup,
-            });
-        }
-        ensure_debian_toolchain()?;
-        let version = util::output(Command::new(DEBIAN_RUSTC).arg("--version"))?;
-        eprintln!(
-            "wasm toolchain: debian ({}, -Zbuild-std; rustup has no `{target}` standard library)",
-            version.trim()
-        );
-        Ok(Toolchain {
-            route: Route::Debian,
-        })
+        crate::toolchain::ensure_target(target)?;
+        Ok(Toolchain { _checked: () })
     }
 
     /// `cargo build --release --target TARGET -p PACKAGE` into `target/wasm`, with the
@@ -101,38 +66,16 @@ impl Toolchain {
         build: &Build<'_>,
     ) -> util::Result<PathBuf> {
         let target_dir = util::root().join("target").join("wasm");
-        let mut cmd = match self.route {
-            Route::Rustup => {
-                Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
-            }
-            Route::Debian => {
-                let mut cmd = Command::new(DEBIAN_CARGO);
-                cmd.env("RUSTC", DEBIAN_RUSTC)
-                    .env("RUSTC_BOOTSTRAP", "1")
-                    .env_remove("RUSTUP_TOOLCHAIN")
-                    .env_remove("RUSTC_WRAPPER")
-                    .env_remove("RUSTDOC");
-                cmd
-            }
-        };
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()));
         cmd.args(["build", "--release", "--target", target, "-p", package])
             .arg("--target-dir")
             .arg(&target_dir);
-        if self.route == Route::Debian {
-            cmd.arg("-Zbuild-std=std,panic_abort");
-            if !build.std_features.is_empty() {
-                cmd.arg(format!(
-                    "-Zbuild-std-features={}",
-                    build.std_features.join(",")
-                ));
-            }
-        }
         if !build.features.is_empty() {
             cmd.arg("--features").arg(build.features.join(","));
         }
-        // With --target, RUSTFLAGS reaches only the target's crates (and, with build-std, the
-        // standard library), never build scripts. Always set, so a RUSTFLAGS from the caller's
-        // environment cannot make two builds differ.
+        // With --target, RUSTFLAGS reaches only the target's crates, never build scripts.
+        // Always set, so a RUSTFLAGS from the caller's environment cannot make two builds
+        // differ.
         cmd.env("RUSTFLAGS", build.rustflags.join(" "))
             .env_remove("CARGO_ENCODED_RUSTFLAGS");
         for (k, v) in [
@@ -162,8 +105,6 @@ pub struct Build<'a> {
     pub features: Vec<&'a str>,
     /// `RUSTFLAGS` for the target's crates.
     pub rustflags: Vec<&'a str>,
-    /// `-Zbuild-std-features` (the Debian route only; rustup's standard library is prebuilt).
-    pub std_features: Vec<&'a str>,
     /// `opt-level` of the release profile.
     pub opt_level: &'a str,
 }
@@ -173,57 +114,14 @@ impl Default for Build<'_> {
         Build {
             features: Vec::new(),
             rustflags: Vec::new(),
-            std_features: Vec::new(),
             opt_level: "s",
         }
     }
 }
 
-/// Installs Debian's `rustc-web`, `cargo-web`, `rust-web-src`, `rust-web-llvm` and `lld-22`
-/// when any is missing.
-pub fn ensure_debian_toolchain() -> util::Result {
-    let missing: Vec<&str> = DEBIAN_PACKAGES
-        .iter()
-        .copied()
-        .filter(|p| !dpkg_installed(p))
-        .collect();
-    if !missing.is_empty()
-        || !Path::new(DEBIAN_LIBRARY_SRC).is_dir()
-        || !Path::new("/usr/bin/rust-lld").exists()
-    {
-        eprintln!("wasm toolchain: installing Debian's {}", missing.join(", "));
-        apt_install(DEBIAN_PACKAGES)?;
-    }
-    Ok(())
-}
-
-/// Whether the rustup toolchain running xtask has `target`'s standard library.
-pub fn rustup_has_target(target: &str) -> bool {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
-    let Ok(libdir) =
-        util::output(Command::new(rustc).args(["--print", "target-libdir", "--target", target]))
-    else {
-        return false;
-    };
-    std::fs::read_dir(libdir.trim()).is_ok_and(|entries| {
-        entries
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
-    })
-}
-
-fn dpkg_installed(package: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}", package])
-        .output()
-        .is_ok_and(|o| {
-            o.status.success() && String::from_utf8_lossy(&o.stdout).contains("ok installed")
-        })
-}
-
 /// `apt-get update` and `apt-get install -y PACKAGES` (as root: sudo is used when not root and
 /// available).
-fn apt_install(packages: &[&str]) -> util::Result {
+pub fn apt_install(packages: &[&str]) -> util::Result {
     let sudo = !is_root() && util::have("sudo");
     let apt = |args: &[&str]| {
         let mut cmd = if sudo {
@@ -301,17 +199,18 @@ fn ensure_wasm_bindgen() -> util::Result<PathBuf> {
     }
 }
 
-/// `wasm-opt` from Debian's binaryen, installed when missing.
+/// `wasm-opt` of npm's `binaryen`, a development dependency of the JS package (installed with
+/// the others when missing).
 fn ensure_wasm_opt() -> util::Result<PathBuf> {
-    if !util::have("wasm-opt") {
-        apt_install(&["binaryen"])?;
-    }
-    Ok(PathBuf::from("wasm-opt"))
+    ensure_npm_deps()?;
+    Ok(package_dir()
+        .join("node_modules")
+        .join(".bin")
+        .join("wasm-opt"))
 }
 
-/// Runs `wasm-opt -Oz` in place. The features are those Rust enables by default for
-/// `wasm32-unknown-unknown` less reference types, which the build turns off (binaryen 108,
-/// Debian 12's, does not read them from the module).
+/// Runs `wasm-opt -Oz` in place, with the features rustc enables by default for
+/// `wasm32-unknown-unknown` (wasm-bindgen drops the section that would tell them).
 fn wasm_opt(wasm_opt: &Path, file: &Path) -> util::Result {
     let tmp = file.with_extension("opt.wasm");
     util::run(
@@ -319,10 +218,13 @@ fn wasm_opt(wasm_opt: &Path, file: &Path) -> util::Result {
             .arg("-Oz")
             .args([
                 "--enable-bulk-memory",
+                "--enable-bulk-memory-opt",
+                "--enable-call-indirect-overlong",
                 "--enable-sign-ext",
                 "--enable-mutable-globals",
                 "--enable-nontrapping-float-to-int",
                 "--enable-multivalue",
+                "--enable-reference-types",
             ])
             .arg(file)
             .arg("-o")
@@ -392,12 +294,7 @@ fn build_js_package(toolchain: &Toolchain, opts: &Options) -> util::Result {
     let start = Instant::now();
     let build = Build {
         features: opts.features.iter().map(String::as_str).collect(),
-        // Without reference types, wasm-bindgen keeps JS values in its JS-side slab instead of
-        // an externref table; its table code (`table.fill`) is more than Debian 12's binaryen
-        // 108 can read.
-        rustflags: vec!["-Ctarget-feature=-reference-types"],
-        // Smaller variants of sorting and formatting in the standard library.
-        std_features: vec!["optimize_for_size"],
+        rustflags: Vec::new(),
         opt_level: "s",
     };
     let out = toolchain.cargo_build("meshgate-wasm", TARGET, &build)?;
@@ -431,17 +328,7 @@ fn build_js_package(toolchain: &Toolchain, opts: &Options) -> util::Result {
                 wasm_opt(&wasm_opt_bin, &bundler_wasm)
             }
         });
-        match optimized {
-            Ok(()) => {}
-            // rustup's prebuilt standard library has reference types on, whatever RUSTFLAGS
-            // say, and wasm-bindgen then writes table code an old binaryen cannot read: keep
-            // the module unoptimized there rather than fail. On the Debian route (CI) a
-            // failure is a failure.
-            Err(e) if toolchain.route == Route::Rustup => {
-                eprintln!("warning: wasm-opt failed, the package is not optimized: {e}");
-            }
-            Err(e) => return Err(e),
-        }
+        optimized?;
     }
     write_package_json(&pkg)?;
     copy(&package_dir().join("README.md"), &pkg.join("README.md"))?;
@@ -454,10 +341,9 @@ fn build_js_package(toolchain: &Toolchain, opts: &Options) -> util::Result {
     .ok()
     .and_then(|s| s.trim().parse::<u64>().ok());
     eprintln!(
-        "wasm package in {} ({:.1}s, route: {:?})\n  .wasm from rustc: {}\n  after wasm-bindgen: {}\n  {}: {}{}",
+        "wasm package in {} ({:.1}s)\n  .wasm from rustc: {}\n  after wasm-bindgen: {}\n  {}: {}{}",
         pkg.display(),
         start.elapsed().as_secs_f64(),
-        toolchain.route,
         kib(raw),
         kib(bound),
         if opts.wasm_opt {

@@ -162,13 +162,12 @@ fn request_from_dict(obj: &Bound<'_, PyAny>) -> PyResult<meshgate::Request<'stat
     if let Ok(d) = obj.cast::<PyDict>() {
         // The fast reader takes only what the JSON reader would accept as it is (limits
         // included); anything else goes through the JSON reader, for the same errors.
-        if let Some(request) = guard(|| fast::request(d))? {
-            if request
+        if let Some(request) = guard(|| fast::request(d))?
+            && request
                 .check_limits(&meshgate::RequestLimits::default())
                 .is_ok()
-            {
-                return Ok(request);
-            }
+        {
+            return Ok(request);
         }
     }
     let json = convert::to_json(obj).map_err(|e| request_error(py, &e.field, &e.message))?;

@@ -52,15 +52,15 @@ pub fn run(opts: &Options) -> u8 {
             return USAGE;
         }
     };
-    if let (Some(path), Some(coverage)) = (&opts.lcov, &report.coverage) {
-        if let Err(e) = std::fs::write(path, coverage.to_lcov()) {
-            eprintln!(
-                "error: cannot write `{}`: {}",
-                path.display(),
-                load::io_reason(&e)
-            );
-            return USAGE;
-        }
+    if let (Some(path), Some(coverage)) = (&opts.lcov, &report.coverage)
+        && let Err(e) = std::fs::write(path, coverage.to_lcov())
+    {
+        eprintln!(
+            "error: cannot write `{}`: {}",
+            path.display(),
+            load::io_reason(&e)
+        );
+        return USAGE;
     }
     if !opts.coverage {
         // Collected only for `--lcov`.

@@ -185,17 +185,17 @@ pub fn request(
             .as_deref()
             .and_then(address_ip);
     }
-    if needs.port {
-        if let Some(bytes) = property(attrs, paths::DESTINATION_PORT)? {
-            let port = wire::int64(&bytes).ok_or_else(|| {
-                MappingError(format!(
-                    "`destination.port` is {} bytes, not an 8-byte integer",
-                    bytes.len()
-                ))
-            })?;
-            // A port outside 0..=65535 cannot come from a socket; leave it absent.
-            r.destination.port = u16::try_from(port).ok();
-        }
+    if needs.port
+        && let Some(bytes) = property(attrs, paths::DESTINATION_PORT)?
+    {
+        let port = wire::int64(&bytes).ok_or_else(|| {
+            MappingError(format!(
+                "`destination.port` is {} bytes, not an 8-byte integer",
+                bytes.len()
+            ))
+        })?;
+        // A port outside 0..=65535 cannot come from a socket; leave it absent.
+        r.destination.port = u16::try_from(port).ok();
     }
     if needs.sni {
         r.connection.sni = text(attrs, paths::SNI)?.map(Cow::Owned);
@@ -203,15 +203,15 @@ pub fn request(
     if needs.namespace {
         r.destination.namespace = text(attrs, paths::NODE_NAMESPACE)?.map(Cow::Owned);
     }
-    if needs.labels {
-        if let Some(bytes) = property(attrs, paths::NODE_LABELS)? {
-            let labels = wire::string_map(&bytes)
-                .map_err(|e| MappingError(format!("cannot decode `node.metadata.LABELS`: {e}")))?;
-            r.destination.labels = labels
-                .into_iter()
-                .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
-                .collect();
-        }
+    if needs.labels
+        && let Some(bytes) = property(attrs, paths::NODE_LABELS)?
+    {
+        let labels = wire::string_map(&bytes)
+            .map_err(|e| MappingError(format!("cannot decode `node.metadata.LABELS`: {e}")))?;
+        r.destination.labels = labels
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+            .collect();
     }
     if needs.service {
         r.destination.service = match &config.destination_service {

@@ -28,6 +28,10 @@ const PRINCIPAL_PATTERNS: &[&str] = &[
     "spiffe://td1/**",
     "spiffe://td2/ns/c/sa/z",
     "plain-*",
+    "**/sa/x",
+    "spiffe://td1/ns/a/sa/*",
+    "spiffe://*/ns/a/**",
+    "*-principal",
 ];
 const NAMESPACES: &[&str] = &["a", "b", "c", "prod", "*"];
 const SERVICES: &[&str] = &["s1.prod.svc", "s2.prod.svc", "*.prod.svc", "S1.PROD.svc"];
@@ -45,6 +49,10 @@ const PATH_PATTERNS: &[&str] = &[
     "/admin",
     "/a/**/b",
     "/api/v*",
+    "/api/*/*",
+    "**/v1/x",
+    "/api/*1",
+    "/*/v1/**",
 ];
 const PATHS: &[&str] = &[
     "/api",
@@ -62,6 +70,7 @@ const PATHS: &[&str] = &[
     "/x",
     "x",
     "/api/v1?q=1",
+    "v1/x",
     "/apix",
 ];
 const METHODS: &[&str] = &["GET", "POST", "HEAD"];
@@ -72,6 +81,8 @@ const IPS: &[&str] = &[
     "172.16.0.1",
     "::1",
     "fc00::5",
+    "::ffff:10.1.2.3",
+    "10.1.2.200",
 ];
 const CIDRS: &[&str] = &[
     "10.0.0.0/8",
@@ -79,6 +90,9 @@ const CIDRS: &[&str] = &[
     "192.168.1.1",
     "fc00::/7",
     "::1",
+    "10.1.2.0/24",
+    "::ffff:10.0.0.0/104",
+    "0.0.0.0/0",
 ];
 const TIMES: &[&str] = &[
     "2026-03-29T00:30:00Z",
@@ -120,8 +134,9 @@ fn from_matcher() -> impl Strategy<Value = String> {
         2 => strs(NAMESPACES, 2).prop_map(|v| format!("namespace {}", lit_list(&v, true))),
         1 => strs(&["x", "y", "z"], 2).prop_map(|v| format!("service_account {}", lit_list(&v, true))),
         1 => strs(&["td1", "td2"], 1).prop_map(|v| format!("trust_domain {}", lit_list(&v, true))),
-        1 => (select(&["app", "team"][..]), strs(&["web", "api", "sre", "w*"], 2)).prop_map(|(k, v)| format!("label {k} = {}", lit_list(&v, true))),
+        1 => (select(&["app", "team"][..]), strs(&["web", "api", "sre", "w*", "", "*x"], 2)).prop_map(|(k, v)| format!("label {k} = {}", lit_list(&v, true))),
         1 => strs(CIDRS, 2).prop_map(|v| format!("ip {}", lit_list(&v, false))),
+        1 => strs(CIDRS, 2).prop_map(|v| format!("remote_ip {}", lit_list(&v, false))),
         1 => strs(&["iss/alice", "iss/bob", "iss/*"], 2).prop_map(|v| format!("request_principal {}", lit_list(&v, true))),
     ];
     (neg, body).prop_map(|(n, b)| format!("{n}{b}"))
@@ -131,12 +146,13 @@ fn to_matcher() -> impl Strategy<Value = String> {
     let neg = prop::bool::weighted(0.1).prop_map(|n| if n { "not " } else { "" });
     let body = prop_oneof![
         2 => strs(SERVICES, 2).prop_map(|v| format!("service {}", lit_list(&v, true))),
-        1 => strs(&["api.example.com", "*.example.com", "API.example.com"], 2).prop_map(|v| format!("host {}", lit_list(&v, true))),
+        1 => strs(&["api.example.com", "*.example.com", "API.example.com", "api.*", "*.EXAMPLE.com", "*"], 2).prop_map(|v| format!("host {}", lit_list(&v, true))),
+        1 => strs(CIDRS, 2).prop_map(|v| format!("ip {}", lit_list(&v, false))),
         1 => strs(NAMESPACES, 2).prop_map(|v| format!("namespace {}", lit_list(&v, true))),
-        1 => strs(&["80", "443", "8000..8999"], 2).prop_map(|v| format!("port {}", lit_list(&v, false))),
+        1 => strs(&["80", "443", "8000..8999", "8080..8090", "0..65535", "1..79"], 2).prop_map(|v| format!("port {}", lit_list(&v, false))),
         1 => strs(METHODS, 2).prop_map(|v| format!("method {}", lit_list(&v, false))),
         3 => strs(PATH_PATTERNS, 2).prop_map(|v| format!("path {}", lit_list(&v, true))),
-        1 => (select(&["app", "tier"][..]), strs(&["db", "web"], 1)).prop_map(|(k, v)| format!("label {k} = {}", lit_list(&v, true))),
+        1 => (select(&["app", "tier"][..]), strs(&["db", "web", "", "d*", "*b"], 2)).prop_map(|(k, v)| format!("label {k} = {}", lit_list(&v, true))),
     ];
     (neg, body).prop_map(|(n, b)| format!("{n}{b}"))
 }
@@ -145,7 +161,7 @@ fn select_matcher() -> impl Strategy<Value = String> {
     let neg = prop::bool::weighted(0.1).prop_map(|n| if n { "not " } else { "" });
     let body = prop_oneof![
         3 => strs(NAMESPACES, 2).prop_map(|v| format!("namespace {}", lit_list(&v, true))),
-        2 => (select(&["app", "tier"][..]), strs(&["db", "web"], 1)).prop_map(|(k, v)| format!("label {k} = {}", lit_list(&v, true))),
+        2 => (select(&["app", "tier"][..]), strs(&["db", "web", "", "w*"], 2)).prop_map(|(k, v)| format!("label {k} = {}", lit_list(&v, true))),
     ];
     (neg, body).prop_map(|(n, b)| format!("{n}{b}"))
 }
@@ -210,6 +226,7 @@ fn atom() -> impl Strategy<Value = String> {
                 "contains \"dev\"",
                 "in [\"dev\", \"ops\"]",
                 "matches \"adm*\"",
+                "matches [\"*s\", \"d*\"]",
                 "!= \"admins\""
             ][..]
         )
@@ -346,13 +363,15 @@ fn request() -> impl Strategy<Value = String> {
         opt(select(PRINCIPALS)),
         opt(select(&["a", "b", "prod"][..])),
         opt(select(&["app", "team"][..])),
-        opt(select(&["web", "sre", "wx"][..])),
+        opt(select(&["web", "sre", "wx", ""][..])),
+        opt(select(IPS)),
         opt(select(IPS)),
     );
     let dest = (
         opt(select(REQ_SERVICES)),
         opt(select(&["a", "b", "prod"][..])),
-        opt(select(&[80u16, 443, 8080, 9000][..])),
+        opt(select(&[80u16, 443, 8080, 9000, 0, 65535][..])),
+        opt(select(IPS)),
     );
     let http = (
         opt(select(METHODS)),
@@ -376,6 +395,7 @@ fn request() -> impl Strategy<Value = String> {
                 r#"["admins", 3]"#,
                 "true",
                 "[]",
+                r#"["dev", "admins", "ops", ["x"], {"a": "b"}]"#,
             ][..],
         )),
         opt(select(&[r#"{"id": 1}"#, r#"{"id": "x"}"#, r#""flat""#][..])),
@@ -384,7 +404,7 @@ fn request() -> impl Strategy<Value = String> {
     let rest = (
         opt(select(TIMES)),
         opt(select(&[r#""gold""#, "2", "true", r#"["a", "b"]"#][..])),
-        opt(select(&["web", "db"][..])),
+        opt(select(&["web", "db", ""][..])),
         opt(select(&["sni.example", "SNI.example"][..])),
     );
     (source, dest, http, auth, rest).prop_map(|(s, d, h, a, r)| {
@@ -404,10 +424,12 @@ fn request() -> impl Strategy<Value = String> {
             src.insert("labels".into(), serde_json::json!({ k: v }));
         }
         set(&mut src, "ip", s_(s.4));
+        set(&mut src, "remote_ip", s_(s.5));
         let mut dst = serde_json::Map::new();
         set(&mut dst, "service", s_(d.0));
         set(&mut dst, "namespace", s_(d.1));
         set(&mut dst, "port", d.2.map(|p| serde_json::json!(p)));
+        set(&mut dst, "ip", s_(d.3));
         if let Some(tier) = r.2 {
             dst.insert(
                 "labels".into(),

@@ -26,11 +26,11 @@ fn main() -> ExitCode {
         Some((t, r)) => (t.as_str(), r),
         None => ("help", &[][..]),
     };
-    if task != "help" {
-        if let Err(e) = toolchain::check() {
-            eprintln!("xtask {task}: {e}");
-            return ExitCode::FAILURE;
-        }
+    if task != "help"
+        && let Err(e) = toolchain::check()
+    {
+        eprintln!("xtask {task}: {e}");
+        return ExitCode::FAILURE;
     }
     let result = match task {
         "test" => test(rest),

@@ -95,6 +95,9 @@ mod tests {
             .find_map(|l| l.trim().strip_prefix("rust-version = "))
             .unwrap()
             .trim_matches('"');
-        assert!(PINNED.starts_with(rust_version), "{rust_version} vs {PINNED}");
+        assert!(
+            PINNED.starts_with(rust_version),
+            "{rust_version} vs {PINNED}"
+        );
     }
 }

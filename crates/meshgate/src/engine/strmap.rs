@@ -20,8 +20,8 @@ struct Probe<'a> {
 
 /// Hashes ASCII-lowercased bytes, eight at a time.
 fn hash_folded<H: Hasher>(s: &str, state: &mut H) {
-    let mut chunks = s.as_bytes().chunks_exact(8);
-    for chunk in &mut chunks {
+    let (chunks, rest) = s.as_bytes().as_chunks::<8>();
+    for chunk in chunks {
         let mut word = [0u8; 8];
         for (w, b) in word.iter_mut().zip(chunk) {
             *w = b.to_ascii_lowercase();
@@ -29,7 +29,7 @@ fn hash_folded<H: Hasher>(s: &str, state: &mut H) {
         state.write_u64(u64::from_le_bytes(word));
     }
     let mut tail = [0u8; 8];
-    for (w, b) in tail.iter_mut().zip(chunks.remainder()) {
+    for (w, b) in tail.iter_mut().zip(rest) {
         *w = b.to_ascii_lowercase();
     }
     state.write_u64(u64::from_le_bytes(tail));
@@ -82,10 +82,5 @@ impl StrMap {
                 fold: self.fold,
             })
             .map_or(&[], |v| v)
-    }
-
-    /// Number of keys.
-    pub fn len(&self) -> usize {
-        self.map.len()
     }
 }

@@ -65,7 +65,34 @@ impl<'r, 'a> Env<'r, 'a> {
         }
     }
 
-    fn ip_attr(&self, attr: &Attr) -> Option<IpAddr> {
+    /// Calls `f` with each string value of a string or string-list attribute (none when it is
+    /// absent), read as tests read them: a claim's integers and booleans as their JSON text,
+    /// a list's scalar elements (§6.5).
+    pub fn each_str(&self, attr: &Attr, mut f: impl FnMut(&str)) {
+        match attr {
+            Attr::AuthAudiences => {
+                if let Some(auds) = self.req.request.auth.audiences.as_deref() {
+                    auds.iter().for_each(|a| f(a));
+                }
+            }
+            Attr::AuthClaim(keys) => {
+                if let Some(v) = self.claim(keys) {
+                    any_str(v, |s| {
+                        f(s);
+                        false
+                    });
+                }
+            }
+            _ => {
+                if let Some(s) = self.str_attr(attr) {
+                    f(s);
+                }
+            }
+        }
+    }
+
+    /// The value of an address attribute, if present.
+    pub fn ip_attr(&self, attr: &Attr) -> Option<IpAddr> {
         match attr {
             Attr::SourceIp => self.req.source.ip,
             Attr::SourceRemoteIp => self.req.source.remote_ip,

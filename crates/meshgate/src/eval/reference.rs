@@ -75,14 +75,13 @@ pub fn decide<'p>(
             d.reasons.clear();
         } else if !d.reasons.is_empty() {
             d.allowed = true;
-        } else if let Some(default) = defaults.iter().find(|x| super::opens(x, &env)) {
-            if !rules
+        } else if let Some(default) = defaults.iter().find(|x| super::opens(x, &env))
+            && !rules
                 .iter()
                 .any(|r| r.claims() && super::selection(r, &env) != super::Truth::False)
-            {
-                d.reasons.push(default.id.as_str());
-                d.allowed = true;
-            }
+        {
+            d.reasons.push(default.id.as_str());
+            d.allowed = true;
         }
     }
     for r in rules

@@ -33,9 +33,9 @@ pub fn abnormality(path: &str) -> Option<&'static str> {
     }
     // Segments follow each `/`; the text before the first `/` is not one, and the last may be
     // empty (a trailing `/`).
-    let mut rest = match bytes.iter().position(|&b| b == b'/') {
-        Some(i) => bytes.get(i.saturating_add(1)..).unwrap_or_default(),
-        None => return None,
+    let mut rest = {
+        let i = bytes.iter().position(|&b| b == b'/')?;
+        bytes.get(i.saturating_add(1)..).unwrap_or_default()
     };
     loop {
         let (segment, next) = match rest.iter().position(|&b| b == b'/') {

@@ -216,10 +216,10 @@ fn operator(i: In<'_>) -> PResult<'_, (CmpOp, crate::span::Span)> {
 }
 
 fn operand(i: In<'_>) -> PResult<'_, Operand> {
-    if let Ok((_, first)) = ident(i) {
-        if ATTRIBUTE_ROOTS.contains(first.fragment()) {
-            return attribute(i).map(|(r, a)| (r, Operand::Attr(a)));
-        }
+    if let Ok((_, first)) = ident(i)
+        && ATTRIBUTE_ROOTS.contains(first.fragment())
+    {
+        return attribute(i).map(|(r, a)| (r, Operand::Attr(a)));
     }
     literal(i).map(|(r, l)| (r, Operand::Lit(l)))
 }

@@ -427,14 +427,14 @@ fn matcher_words(written: &str) -> (bool, String, String) {
     };
     let (kind, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
     let rest = rest.trim();
-    if kind == "label" {
-        if let Some((key, value)) = rest.split_once('=') {
-            return (
-                negated,
-                format!("label {}", key.trim()),
-                one_line(value.trim()),
-            );
-        }
+    if kind == "label"
+        && let Some((key, value)) = rest.split_once('=')
+    {
+        return (
+            negated,
+            format!("label {}", key.trim()),
+            one_line(value.trim()),
+        );
     }
     (negated, kind.to_string(), one_line(rest))
 }

@@ -275,17 +275,17 @@ fn never_matches(l: &mut Linter<'_>, r: &Rule) -> bool {
             .iter()
             .filter_map(|c| contradiction(c.tests.iter()))
             .collect();
-        if broken.len() == clauses.len() {
-            if let Some((first, second)) = broken.first() {
-                let first_at = l.at(first.span);
-                l.warn(
+        if broken.len() == clauses.len()
+            && let Some((first, second)) = broken.first()
+        {
+            let first_at = l.at(first.span);
+            l.warn(
                     "never-matches",
                     format!("{what} can never match: no `{side}` clause can hold"),
                     second.span,
                     format!("`{}` cannot take this value and the one at {first_at} at once; matchers in one clause must all hold (write `[a, b]` for either)", second.attr),
                 );
-                return true;
-            }
+            return true;
         }
     }
     false

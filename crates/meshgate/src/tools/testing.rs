@@ -285,31 +285,29 @@ pub fn compare(expect: &Expectation, d: &Decision<'_>) -> Vec<String> {
             word(d.allowed)
         ));
     }
-    if let Some(reasons) = &expect.reasons {
-        if !reasons
+    if let Some(reasons) = &expect.reasons
+        && !reasons
             .iter()
             .map(String::as_str)
             .eq(d.reasons.iter().copied())
-        {
-            out.push(format!(
-                "expected reasons {}, got {}",
-                list(reasons),
-                list(&d.reasons)
-            ));
-        }
+    {
+        out.push(format!(
+            "expected reasons {}, got {}",
+            list(reasons),
+            list(&d.reasons)
+        ));
     }
-    if let Some(audits) = &expect.audits {
-        if !audits
+    if let Some(audits) = &expect.audits
+        && !audits
             .iter()
             .map(String::as_str)
             .eq(d.audits.iter().copied())
-        {
-            out.push(format!(
-                "expected audits {}, got {}",
-                list(audits),
-                list(&d.audits)
-            ));
-        }
+    {
+        out.push(format!(
+            "expected audits {}, got {}",
+            list(audits),
+            list(&d.audits)
+        ));
     }
     if let Some(dry) = &expect.dry_run {
         let got: Vec<(String, Effect)> = d

@@ -319,10 +319,10 @@ fn rule(
                 }
             }
             RuleStmt::Grant(names, _) => {
-                if decl.effect != ast::Effect::Allow {
-                    if let Some(first) = names.first() {
-                        cx.error("grant", format!("`grant` in {} rule", match decl.effect.as_str() { "audit" => "an audit", "deny" => "a deny", other => other }), first.span, Some("roles are granted by allow rules; use `to method … , path …` to scope deny and audit rules"));
-                    }
+                if decl.effect != ast::Effect::Allow
+                    && let Some(first) = names.first()
+                {
+                    cx.error("grant", format!("`grant` in {} rule", match decl.effect.as_str() { "audit" => "an audit", "deny" => "a deny", other => other }), first.span, Some("roles are granted by allow rules; use `to method … , path …` to scope deny and audit rules"));
                 }
                 for n in names {
                     match roles.get(&n.name) {

@@ -126,10 +126,10 @@ pub fn expand(cx: &mut Ctx<'_>, decls: &[(usize, &ast::RoleDecl)]) -> HashMap<St
             if !children_done {
                 stack.push((n, true));
                 for stmt in stmts {
-                    if let Own::Include(t, _) = *stmt {
-                        if expanded[t].is_none() {
-                            stack.push((t, false));
-                        }
+                    if let Own::Include(t, _) = *stmt
+                        && expanded[t].is_none()
+                    {
+                        stack.push((t, false));
                     }
                 }
                 continue;

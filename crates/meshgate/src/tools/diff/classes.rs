@@ -59,10 +59,10 @@ pub(super) fn partition(mut b: Builder<'_>) -> (Space<'_>, Vec<String>) {
                 .collect();
             match seen.get(&sig) {
                 Some(&c) if !keep_all => {
-                    if let Some(o) = others.get_mut(c).filter(|o| o.len() < MAX_ALTERNATES) {
-                        if principal {
-                            o.push(rep);
-                        }
+                    if let Some(o) = others.get_mut(c).filter(|o| o.len() < MAX_ALTERNATES)
+                        && principal
+                    {
+                        o.push(rep);
                     }
                 }
                 _ => {

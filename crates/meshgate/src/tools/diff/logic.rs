@@ -172,10 +172,10 @@ impl Space<'_> {
 pub(super) fn dims_of(a: &A, space_atoms: &[Atom<'_>], out: &mut Vec<usize>) {
     match a {
         A::Atom(i) => {
-            if let Some(atom) = space_atoms.get(*i) {
-                if !out.contains(&atom.dim) {
-                    out.push(atom.dim);
-                }
+            if let Some(atom) = space_atoms.get(*i)
+                && !out.contains(&atom.dim)
+            {
+                out.push(atom.dim);
             }
         }
         A::Const(_) | A::AnyLabel => {}

@@ -170,11 +170,9 @@ impl<'s> Diff<'s> {
             b.set = Some(set);
             for r in set.rules().iter().filter(|r| deciding(r)) {
                 let changed = changed_ids.contains(&r.id);
-                if !changed {
-                    if let Some(&i) = shared.get(r.id.as_str()) {
-                        side.push(i);
-                        continue;
-                    }
+                if !changed && let Some(&i) = shared.get(r.id.as_str()) {
+                    side.push(i);
+                    continue;
                 }
                 let i = rules.len();
                 let (expr, selection) = b.rule(r);

@@ -69,7 +69,7 @@ mod validate;
 
 pub use decision::{Decision, DryRun, EvalError};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use engine::Engine;
+pub use engine::{Engine, EngineStats, IndexStats};
 pub use limits::{PolicyLimits, RequestLimits};
 pub use model::Effect;
 pub use policy_set::{PolicySet, PolicySetBuilder};

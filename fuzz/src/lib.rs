@@ -5,8 +5,6 @@
 //! function panics exactly when it finds a bug: a panic inside meshgate, an invalid span, the
 //! indexed engine disagreeing with the reference evaluator, a formatter that changes meaning.
 
-mod generate;
-
 use meshgate::tools::fmt::format_source;
 use meshgate::{Diagnostic, Engine, PolicySet, Request};
 
@@ -87,7 +85,7 @@ pub fn istio_import(data: &[u8]) {
 /// evaluator on every request.
 pub fn decide_differential(data: &[u8]) {
     let mut u = arbitrary::Unstructured::new(data);
-    let Ok((text, requests)) = generate::case(&mut u) else {
+    let Ok((text, requests)) = meshgate_testgen::case(&mut u) else {
         return;
     };
     let set = match PolicySet::parse(&text, "generated.mgp") {

@@ -1,23 +1,40 @@
-//! Valid policy sets and requests from fuzzer bytes, for the differential target.
+//! Valid meshgate policy sets and requests drawn from bytes.
 //!
-//! Every construct of the language is drawn from small vocabularies that overlap on purpose
-//! (globs that cover exact values, CIDRs that nest, time windows across DST changes, claims of
-//! every JSON type), so that rules compete and absent attributes matter. The vocabularies
-//! follow those of `crates/meshgate/tests/equivalence.rs`; libFuzzer's coverage feedback then
-//! finds the combinations that proptest's uniform sampling rarely builds.
+//! The one generator of the two differential checks of the indexed engine against the reference
+//! evaluator: the equivalence property (`crates/meshgate/tests/equivalence.rs`, where proptest
+//! supplies random bytes and shrinks them) and the `decide_differential` fuzz target (where
+//! libFuzzer supplies them, steered by coverage). [`case`] reads choices from the bytes with
+//! [`arbitrary::Unstructured`]; when they run out every further choice is the first one, so
+//! shorter inputs give simpler cases.
+//!
+//! Every construct of the language is drawn from small vocabularies that overlap on purpose, so
+//! that rules compete, index keys collide and absent attributes matter: globs that cover exact
+//! values, with several `*` and `**`, keyed by prefix or suffix; CIDRs that nest, `/0`, and
+//! IPv4-mapped IPv6 addresses (which lie in no IPv4 network); port ranges; empty label values;
+//! case variants of hosts and services; claims that are strings, lists (of mixed types, with
+//! nested lists and objects), booleans and objects; time windows across DST changes; context
+//! values of every kind (which make rules err).
+
+#![forbid(unsafe_code)]
 
 use arbitrary::{Result, Unstructured};
 use serde_json::{Map, Value, json};
 
-const PRINCIPAL_PATTERNS: &[&str] = &[
+/// Part of the vocabulary (also used by exhaustive tests).
+pub const PRINCIPAL_PATTERNS: &[&str] = &[
     "spiffe://td1/ns/a/sa/x",
     "spiffe://td1/ns/b/sa/x",
     "spiffe://td1/ns/*/sa/x",
     "spiffe://td1/**",
     "spiffe://td2/ns/c/sa/z",
     "plain-*",
+    "**/sa/x",
+    "spiffe://td1/ns/a/sa/*",
+    "spiffe://*/ns/a/**",
+    "*-principal",
 ];
-const PRINCIPALS: &[&str] = &[
+/// Part of the vocabulary (also used by exhaustive tests).
+pub const PRINCIPALS: &[&str] = &[
     "spiffe://td1/ns/a/sa/x",
     "spiffe://td1/ns/a/sa/y",
     "spiffe://td1/ns/b/sa/x",
@@ -28,7 +45,8 @@ const PRINCIPALS: &[&str] = &[
 const NAMESPACES: &[&str] = &["a", "b", "c", "prod", "*"];
 const SERVICES: &[&str] = &["s1.prod.svc", "s2.prod.svc", "*.prod.svc", "S1.PROD.svc"];
 const REQ_SERVICES: &[&str] = &["s1.prod.svc", "S1.prod.SVC", "s2.prod.svc", "s3.dev.svc"];
-const PATH_PATTERNS: &[&str] = &[
+/// Part of the vocabulary (also used by exhaustive tests).
+pub const PATH_PATTERNS: &[&str] = &[
     "/api",
     "/api/v1",
     "/api/**",
@@ -41,8 +59,13 @@ const PATH_PATTERNS: &[&str] = &[
     "/admin",
     "/a/**/b",
     "/api/v*",
+    "/api/*/*",
+    "**/v1/x",
+    "/api/*1",
+    "/*/v1/**",
 ];
-const PATHS: &[&str] = &[
+/// Part of the vocabulary (also used by exhaustive tests).
+pub const PATHS: &[&str] = &[
     "/api",
     "/api/",
     "/api/v1",
@@ -54,17 +77,34 @@ const PATHS: &[&str] = &[
     "/",
     "/a/q/r/b",
     "x",
+    "v1/x",
     "/api/v1?q=1",
     "/apix",
+    "/admin/",
+    "/a/b",
+    "/x",
 ];
-const METHODS: &[&str] = &["GET", "POST", "HEAD"];
-const IPS: &[&str] = &["10.1.2.3", "10.2.0.1", "192.168.1.1", "::1", "fc00::5"];
+/// Part of the vocabulary (also used by exhaustive tests).
+pub const METHODS: &[&str] = &["GET", "POST", "HEAD"];
+const IPS: &[&str] = &[
+    "10.1.2.3",
+    "10.2.0.1",
+    "192.168.1.1",
+    "172.16.0.1",
+    "::1",
+    "fc00::5",
+    "::ffff:10.1.2.3",
+    "10.1.2.200",
+];
 const CIDRS: &[&str] = &[
     "10.0.0.0/8",
     "10.1.0.0/16",
     "192.168.1.1",
     "fc00::/7",
     "::1",
+    "10.1.2.0/24",
+    "::ffff:10.0.0.0/104",
+    "0.0.0.0/0",
 ];
 const TIMES: &[&str] = &[
     "2026-03-29T00:30:00Z",
@@ -75,8 +115,21 @@ const TIMES: &[&str] = &[
     "2026-06-01T12:00:00Z",
 ];
 const ZONES: &[&str] = &["Europe/Berlin", "UTC", "America/New_York", "Asia/Kolkata"];
-const HOSTS: &[&str] = &["api.example.com", "*.example.com", "API.example.com"];
-const REQ_HOSTS: &[&str] = &["api.example.com", "API.EXAMPLE.COM:8443", "other.org"];
+const HOSTS: &[&str] = &[
+    "api.example.com",
+    "*.example.com",
+    "API.example.com",
+    "api.*",
+    "*.EXAMPLE.com",
+    "*",
+];
+const REQ_HOSTS: &[&str] = &[
+    "api.example.com",
+    "API.EXAMPLE.COM:8443",
+    "www.example.com",
+    "other.org",
+];
+const PORTS: &[&str] = &["80", "443", "8000..8999", "8080..8090", "0..65535", "1..79"];
 
 /// Conditions, each a complete boolean expression.
 const ATOMS: &[&str] = &[
@@ -96,6 +149,17 @@ const ATOMS: &[&str] = &[
     "request.auth.claims[\"groups\"] contains \"dev\"",
     "request.auth.claims[\"groups\"] in [\"dev\", \"ops\"]",
     "request.auth.claims[\"groups\"] matches \"adm*\"",
+    "request.auth.claims[\"groups\"] matches [\"*s\", \"d*\"]",
+    "request.auth.claims[\"org\"][\"id\"] contains \"x\"",
+    "request.auth.audiences == \"svc-b\"",
+    "destination.ip in [10.1.2.0/24, fc00::/7]",
+    "source.remote_ip in ::ffff:10.0.0.0/104",
+    "request.headers[\"X-Flag\"] in [\"1\", \"abc\"]",
+    "context.tier matches \"g*\"",
+    "time.minute == 0",
+    "time.weekday == sun",
+    "(request.auth.claims[\"groups\"] contains \"dev\" and context.tier == \"gold\")",
+    "(context.tier == \"gold\" and request.auth.claims[\"groups\"] contains \"dev\")",
     "request.auth.claims[\"groups\"] != \"admins\"",
     "request.auth.claims[\"org\"][\"id\"] == \"1\"",
     "request.auth.audiences contains \"svc-a\"",
@@ -123,12 +187,22 @@ const ATOMS: &[&str] = &[
     "false",
 ];
 
-const ROLES: &str = r#"
+/// The roles every generated policy starts with.
+pub const ROLES: &str = r#"
 role r0 { permit GET, HEAD on "/api/**" }
 role r1 { include r0  permit POST on ["/admin/**", "/api/v1"] port [80, 443] }
 role r2 { permit * on "/a/**/b" host ["api.example.com", "*.example.com"] }
 role r3 { permit GET on ["/api/v1", "/x"] host "api.example.com" }
 "#;
+
+pub use arbitrary;
+
+/// A policy text and up to 8 request JSON texts, from `bytes` (see the crate docs).
+pub fn from_bytes(bytes: &[u8]) -> (String, Vec<String>) {
+    let mut u = Unstructured::new(bytes);
+    // Running out of bytes is not an error for `Unstructured`'s choices; nothing else fails.
+    case(&mut u).unwrap_or_else(|_| (ROLES.to_string(), vec!["{}".to_string()]))
+}
 
 /// A policy text and up to 8 request JSON texts.
 pub fn case(u: &mut Unstructured<'_>) -> Result<(String, Vec<String>)> {
@@ -180,7 +254,7 @@ fn negation(u: &mut Unstructured<'_>) -> Result<&'static str> {
 
 fn from_matcher(u: &mut Unstructured<'_>) -> Result<String> {
     let not = negation(u)?;
-    let body = match u.int_in_range(0..=6)? {
+    let body = match u.int_in_range(0..=7)? {
         0 => format!("principal {}", list(u, PRINCIPAL_PATTERNS, 2, true)?),
         1 => format!("namespace {}", list(u, NAMESPACES, 2, true)?),
         2 => format!("service_account {}", list(u, &["x", "y", "z"], 2, true)?),
@@ -188,9 +262,10 @@ fn from_matcher(u: &mut Unstructured<'_>) -> Result<String> {
         4 => format!(
             "label {} = {}",
             pick(u, &["app", "team"])?,
-            list(u, &["web", "api", "sre", "w*"], 2, true)?
+            list(u, &["web", "api", "sre", "w*", "", "*x"], 2, true)?
         ),
         5 => format!("ip {}", list(u, CIDRS, 2, false)?),
+        6 => format!("remote_ip {}", list(u, CIDRS, 2, false)?),
         _ => format!(
             "request_principal {}",
             list(u, &["iss/alice", "iss/bob", "iss/*"], 2, true)?
@@ -201,17 +276,18 @@ fn from_matcher(u: &mut Unstructured<'_>) -> Result<String> {
 
 fn to_matcher(u: &mut Unstructured<'_>) -> Result<String> {
     let not = negation(u)?;
-    let body = match u.int_in_range(0..=6)? {
+    let body = match u.int_in_range(0..=7)? {
         0 => format!("service {}", list(u, SERVICES, 2, true)?),
         1 => format!("host {}", list(u, HOSTS, 2, true)?),
         2 => format!("namespace {}", list(u, NAMESPACES, 2, true)?),
-        3 => format!("port {}", list(u, &["80", "443", "8000..8999"], 2, false)?),
+        3 => format!("port {}", list(u, PORTS, 2, false)?),
         4 => format!("method {}", list(u, METHODS, 2, false)?),
         5 => format!(
             "label {} = {}",
             pick(u, &["app", "tier"])?,
-            list(u, &["db", "web"], 1, true)?
+            list(u, &["db", "web", "", "d*", "*b"], 2, true)?
         ),
+        6 => format!("ip {}", list(u, CIDRS, 2, false)?),
         _ => format!("path {}", list(u, PATH_PATTERNS, 2, true)?),
     };
     Ok(format!("{not}{body}"))
@@ -225,7 +301,7 @@ fn select_matcher(u: &mut Unstructured<'_>) -> Result<String> {
         format!(
             "label {} = {}",
             pick(u, &["app", "tier"])?,
-            list(u, &["db", "web"], 1, true)?
+            list(u, &["db", "web", "", "w*"], 2, true)?
         )
     };
     Ok(format!("{not}{body}"))
@@ -313,19 +389,23 @@ fn request(u: &mut Unstructured<'_>) -> Result<String> {
     maybe(u, &mut source, "principal", v)?;
     let v = string(u, &["a", "b", "prod"])?;
     maybe(u, &mut source, "namespace", v)?;
-    let v = json!({ pick(u, &["app", "team"])?: pick(u, &["web", "sre", "wx"])? });
+    let v = json!({ pick(u, &["app", "team"])?: pick(u, &["web", "sre", "wx", ""])? });
     maybe(u, &mut source, "labels", v)?;
     let v = string(u, IPS)?;
     maybe(u, &mut source, "ip", v)?;
+    let v = string(u, IPS)?;
+    maybe(u, &mut source, "remote_ip", v)?;
 
     let mut destination = Map::new();
     let v = string(u, REQ_SERVICES)?;
     maybe(u, &mut destination, "service", v)?;
     let v = string(u, &["a", "b", "prod"])?;
     maybe(u, &mut destination, "namespace", v)?;
-    let v = json!(*u.choose(&[80u16, 443, 8080, 9000][..])?);
+    let v = json!(*u.choose(&[80u16, 443, 8080, 9000, 0, 65535][..])?);
     maybe(u, &mut destination, "port", v)?;
-    let tier = pick(u, &["web", "db"])?;
+    let v = string(u, IPS)?;
+    maybe(u, &mut destination, "ip", v)?;
+    let tier = pick(u, &["web", "db", ""])?;
     maybe(
         u,
         &mut destination,
@@ -353,6 +433,7 @@ fn request(u: &mut Unstructured<'_>) -> Result<String> {
             json!(["admins", 3]),
             json!(true),
             json!([]),
+            json!(["dev", "admins", "ops", ["x"], {"a": "b"}]),
         ],
     )?;
     let org = one_of(u, vec![json!({"id": 1}), json!({"id": "x"}), json!("flat")])?;

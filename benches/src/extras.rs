@@ -107,6 +107,26 @@ pub fn borrowed_request<'a>(
     req.request.method = Some(Cow::Borrowed(&r.method));
     req.request.path = Some(Cow::Borrowed(&r.path));
     req.time = r.time.as_deref().and_then(|t| t.parse().ok());
+    // The dimensions of the newer workloads (built here, outside any decision).
+    req.source.ip = r.src_ip.as_deref().and_then(|ip| ip.parse().ok());
+    req.destination.namespace = r.dst_namespace.as_deref().map(Cow::Borrowed);
+    req.destination.labels = meshgate::request::Pairs(Cow::Owned(
+        r.dst_labels
+            .iter()
+            .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+            .collect(),
+    ));
+    req.request.host = r.host.as_deref().map(Cow::Borrowed);
+    if let Some(groups) = &r.groups {
+        let list: Vec<meshgate::request::Value<'_>> = groups
+            .iter()
+            .map(|g| meshgate::request::Value::str(g))
+            .collect();
+        req.request.auth.claims = meshgate::request::Pairs(Cow::Owned(vec![(
+            Cow::Borrowed("groups"),
+            meshgate::request::Value::List(Cow::Owned(list)),
+        )]));
+    }
     req
 }
 

@@ -1,6 +1,7 @@
 //! The side-by-side benchmark of meshgate against cedar-policy, regorus and casbin.
 //!
-//! - [`workload`]: the abstract rule model and the seeded generator (`mesh`, `flat`, `rbac`).
+//! - [`workload`]: the abstract rule model and the seeded generator (`mesh`, `flat`, `rbac`,
+//!   `labels`, `globs`, `cidrs`, `claims`, `hosts`, `select`, `istio`).
 //! - [`render`]: its translations to `.mgp`, Cedar, Rego (+ data) and casbin (model + policy).
 //! - [`engines`]: the four engines behind one [`engines::Subject`] interface.
 //! - [`agree`]: the agreement check every engine must pass before it is timed.

@@ -21,14 +21,14 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engines::{Casbin, Cedar, EngineKind, Meshgate, Regorus, Subject};
+use crate::engines::{Casbin, Cedar, EngineKind, Meshgate, Regorus, Subject, supports};
 use crate::measure::{Budget, human_ns, measure};
 use crate::workload::{Kind, Workload};
 
 /// One line of `summary.json`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Row {
-    /// `mesh`, `flat` or `rbac`.
+    /// The workload's name (`mesh`, `flat`, `rbac`, `labels`, …).
     pub workload: String,
     /// Number of rules.
     pub rules: usize,
@@ -200,6 +200,15 @@ fn row(w: &Workload, n: usize, engine: EngineKind, request: &str) -> Row {
 
 fn one(engine: EngineKind, kind: Kind, n: usize, budget: Budget) -> i32 {
     let w = Workload::generate(kind, n);
+    if let Err(why) = supports(engine, kind) {
+        for r in REQUESTS {
+            emit(&Row {
+                note: Some(why.to_string()),
+                ..row(&w, n, engine, r)
+            });
+        }
+        return 0;
+    }
     let start = Instant::now();
     let loaded = match engine {
         EngineKind::Meshgate => {
@@ -412,7 +421,9 @@ fn run(quick: bool, out: &Path) -> Result<(), String> {
         let mut stopped: BTreeMap<EngineKind, String> = BTreeMap::new();
         for n in SIZES {
             for engine in EngineKind::ALL {
-                let skip = if let Some(why) = stopped.get(&engine) {
+                let skip = if let Err(why) = supports(engine, kind) {
+                    Some(why.to_string())
+                } else if let Some(why) = stopped.get(&engine) {
                     Some(why.clone())
                 } else if quick && n == 100_000 && engine != EngineKind::Meshgate {
                     let at_10k = rows

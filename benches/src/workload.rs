@@ -3,9 +3,12 @@
 //! A [`Workload`] is a list of [`Rule`]s (and, for `rbac`, [`Role`]s) in a model small enough
 //! that every engine can express it exactly: SPIFFE principal, source namespace, destination
 //! service, methods, one path pattern (a prefix glob `P/**` or an exact path), an optional
-//! label or hour-of-day condition, and role grants. The renderers in [`crate::render`] turn it
-//! into each engine's language; the three benchmark requests come with the decision the model
-//! says they must get.
+//! label or hour-of-day condition, and role grants; and the dimensions of [`Dims`] (source and
+//! destination labels, principal globs, source CIDRs, JWT group claims, host globs and `select`
+//! workload selections) with Istio's per-workload `default allow`. The renderers in
+//! [`crate::render`] turn it into each engine's language; the three benchmark requests come with
+//! the decision the model says they must get. The generators are in `workload/classic.rs`
+//! (`mesh`, `flat`, `rbac`) and `workload/dims.rs` (the others).
 //!
 //! Everything is generated from a fixed seed with ChaCha8, so every run and every machine sees
 //! the same rules.
@@ -35,11 +38,38 @@ pub enum Kind {
     /// 50 roles (ten of which include another), N rules each granting one role to one
     /// principal; 5% deny rules for principals on a part of a role's paths.
     Rbac,
+    /// Rules keyed by the caller's and/or the destination's workload label
+    /// (`from label app = "cN"`, `to label app = "sN"`); 5% deny carve-outs.
+    Labels,
+    /// One principal glob per namespace (`from principal "spiffe://…/ns/nN/sa/*"`).
+    Globs,
+    /// Source CIDRs (`from ip 10.a.b.0/24`, distinct /24s, every 20th a /16 over them).
+    Cidrs,
+    /// JWT group claims (`when request.auth.claims["groups"] contains "gN"`).
+    Claims,
+    /// Host globs (`to host "*.tN.example.com"`).
+    Hosts,
+    /// One namespace, N workloads told apart by `select namespace "prod", label app = "aN"`.
+    Select,
+    /// Istio-shaped: per namespace a deny rule and allow rules selecting workloads by label,
+    /// plus `default allow` for workloads no allow rule claims.
+    Istio,
 }
 
 impl Kind {
     /// Every workload, in report order.
-    pub const ALL: [Kind; 3] = [Kind::Mesh, Kind::Flat, Kind::Rbac];
+    pub const ALL: [Kind; 10] = [
+        Kind::Mesh,
+        Kind::Flat,
+        Kind::Rbac,
+        Kind::Labels,
+        Kind::Globs,
+        Kind::Cidrs,
+        Kind::Claims,
+        Kind::Hosts,
+        Kind::Select,
+        Kind::Istio,
+    ];
 
     /// The workload's name.
     pub fn name(self) -> &'static str {
@@ -47,6 +77,13 @@ impl Kind {
             Kind::Mesh => "mesh",
             Kind::Flat => "flat",
             Kind::Rbac => "rbac",
+            Kind::Labels => "labels",
+            Kind::Globs => "globs",
+            Kind::Cidrs => "cidrs",
+            Kind::Claims => "claims",
+            Kind::Hosts => "hosts",
+            Kind::Select => "select",
+            Kind::Istio => "istio",
         }
     }
 
@@ -150,6 +187,8 @@ pub struct Rule {
     pub target: Target,
     /// Extra condition.
     pub cond: Option<Cond>,
+    /// The other dimensions (all unrestricted in `mesh`, `flat` and `rbac`).
+    pub dims: Dims,
 }
 
 /// A permission of a role.
@@ -190,21 +229,46 @@ pub struct Req {
     pub path: String,
     /// `time`, RFC 3339 in UTC (`YYYY-MM-DDThh:mm:ssZ`).
     pub time: Option<String>,
+    /// `source.ip`.
+    pub src_ip: Option<String>,
+    /// `destination.namespace`.
+    pub dst_namespace: Option<String>,
+    /// `destination.labels` (none at all: the key is left out).
+    pub dst_labels: Vec<(String, String)>,
+    /// `request.auth.claims["groups"]`.
+    pub groups: Option<Vec<String>>,
+    /// `request.host`.
+    pub host: Option<String>,
 }
 
 impl Req {
     /// The shared JSON request (meshgate's request shape).
     pub fn to_value(&self) -> Value {
-        let labels: serde_json::Map<String, Value> = self
-            .labels
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        let mut v = json!({
-            "source": {"principal": self.principal, "namespace": self.namespace, "labels": labels},
-            "destination": {"service": self.service},
-            "request": {"method": self.method, "path": self.path},
-        });
+        let map = |pairs: &[(String, String)]| -> serde_json::Map<String, Value> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect()
+        };
+        let mut source = json!({"principal": self.principal, "namespace": self.namespace, "labels": map(&self.labels)});
+        if let Some(ip) = &self.src_ip {
+            source["ip"] = json!(ip);
+        }
+        let mut destination = json!({"service": self.service});
+        if let Some(ns) = &self.dst_namespace {
+            destination["namespace"] = json!(ns);
+        }
+        if !self.dst_labels.is_empty() {
+            destination["labels"] = Value::Object(map(&self.dst_labels));
+        }
+        let mut request = json!({"method": self.method, "path": self.path});
+        if let Some(h) = &self.host {
+            request["host"] = json!(h);
+        }
+        if let Some(g) = &self.groups {
+            request["auth"] = json!({"claims": {"groups": g}});
+        }
+        let mut v = json!({"source": source, "destination": destination, "request": request});
         if let (Some(t), Some(obj)) = (&self.time, v.as_object_mut()) {
             obj.insert("time".to_string(), Value::String(t.clone()));
         }
@@ -247,9 +311,13 @@ pub struct Workload {
     pub roles: Vec<Role>,
     /// The benchmark requests.
     pub requests: Vec<BenchRequest>,
+    /// The id of a `default allow` without selection (spec §4.4; `istio` only): a request no
+    /// allow rule matches is allowed when no allow rule claims its workload.
+    pub default_allow: Option<String>,
 }
 
-fn spiffe(ns: &str, sa: &str) -> String {
+/// `spiffe://cluster.local/ns/NS/sa/SA`.
+pub fn spiffe(ns: &str, sa: &str) -> String {
     format!("spiffe://{TRUST_DOMAIN}/ns/{ns}/sa/{sa}")
 }
 
@@ -265,16 +333,23 @@ impl Workload {
         let n = n.max(3);
         let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ (n as u64).rotate_left(17) ^ kind as u64);
         let mut w = match kind {
-            Kind::Mesh => mesh(&mut rng, n),
-            Kind::Flat => flat(&mut rng, n),
-            Kind::Rbac => rbac(&mut rng, n),
+            Kind::Mesh => classic::mesh(&mut rng, n),
+            Kind::Flat => classic::flat(&mut rng, n),
+            Kind::Rbac => classic::rbac(&mut rng, n),
+            Kind::Labels => dims::labels(&mut rng, n),
+            Kind::Globs => dims::globs(&mut rng, n),
+            Kind::Cidrs => dims::cidrs(&mut rng, n),
+            Kind::Claims => dims::claims(&mut rng, n),
+            Kind::Hosts => dims::hosts(&mut rng, n),
+            Kind::Select => dims::select(&mut rng, n),
+            Kind::Istio => dims::istio(&mut rng, n),
         };
         w.requests = w.bench_requests();
         w
     }
 
     /// Which positions are deny rules: 5% at random, never the last, and at least one.
-    fn deny_positions(rng: &mut ChaCha8Rng, n: usize) -> Vec<bool> {
+    pub(crate) fn deny_positions(rng: &mut ChaCha8Rng, n: usize) -> Vec<bool> {
         let mut deny: Vec<bool> = (0..n)
             .map(|i| i > 0 && i + 1 < n && rng.random_bool(0.05))
             .collect();
@@ -297,7 +372,19 @@ impl Workload {
                 }
             }
         }
-        allowed
+        allowed || (self.default_allow.is_some() && !self.claimed(req))
+    }
+
+    /// Whether some allow rule claims the request's workload: its selection is true or unknown
+    /// (spec §4.4; a rule without `select` claims every workload).
+    pub fn claimed(&self, req: &Req) -> bool {
+        self.rules.iter().any(|r| {
+            r.effect == Effect::Allow
+                && r.dims
+                    .select
+                    .as_ref()
+                    .is_none_or(|s| s.test(req) != Some(false))
+        })
     }
 
     /// Whether `rule` matches `req` in the model.
@@ -319,6 +406,7 @@ impl Workload {
                 .any(|p| p.methods.contains(&req.method) && p.path.matches(&req.path)),
         };
         target
+            && rule.dims.matches(req)
             && match &rule.cond {
                 None => true,
                 Some(Cond::Label { key, value }) => {
@@ -364,7 +452,16 @@ impl Workload {
             method: "GET".to_string(),
             path: "/".to_string(),
             time: Some(BASE_TIME.to_string()),
+            src_ip: None,
+            dst_namespace: None,
+            dst_labels: Vec::new(),
+            groups: None,
+            host: None,
         };
+        let d = &rule.dims;
+        if let Some(p) = &d.principal_glob {
+            req.principal = format!("{p}caller");
+        }
         if rule.namespace.is_none()
             && let Some(ns) = req
                 .principal
@@ -392,6 +489,38 @@ impl Workload {
             Some(Cond::Label { key, value }) => req.labels.push((key.clone(), value.clone())),
             Some(Cond::Hours { from, .. }) => req.time = Some(time_at(*from)),
             None => {}
+        }
+        let set = |pairs: &mut Vec<(String, String)>, (k, v): &(String, String)| {
+            pairs.retain(|(a, _)| a != k);
+            pairs.push((k.clone(), v.clone()));
+        };
+        if let Some(l) = &d.src_label {
+            set(&mut req.labels, l);
+        }
+        if let Some(l) = &d.dst_label {
+            set(&mut req.dst_labels, l);
+        }
+        if let Some(c) = d.src_cidr {
+            // Inside the network, away from its first /24 when it is wider.
+            let host = if c.len <= 16 { 0xc8_07 } else { 7 };
+            req.src_ip = Some(c.host(host).to_string());
+        }
+        if let Some((_, v)) = &d.claim {
+            req.groups = Some(vec!["staff".to_string(), v.clone()]);
+        }
+        if let Some(s) = &d.host_suffix {
+            req.host = Some(format!("api{s}"));
+        }
+        if let Some(sel) = &d.select {
+            req.dst_namespace = Some(sel.namespace.clone());
+            match &sel.label {
+                Some(l) => set(&mut req.dst_labels, l),
+                // A workload no allow rule of the namespace selects by label.
+                None => set(
+                    &mut req.dst_labels,
+                    &("app".to_string(), "open".to_string()),
+                ),
+            }
         }
         req
     }
@@ -468,6 +597,7 @@ impl Workload {
             no_cond.time = Some(time_at(23));
             let mut no_time = req.clone();
             no_time.time = None;
+            out.extend(self.dim_probes(rule, &req));
             out.extend([
                 req,
                 other_method,
@@ -482,196 +612,10 @@ impl Workload {
     }
 }
 
-fn mesh(rng: &mut ChaCha8Rng, n: usize) -> Workload {
-    let deny = Workload::deny_positions(rng, n);
-    let mut rules: Vec<Rule> = Vec::with_capacity(n);
-    let mut allows: Vec<usize> = Vec::with_capacity(n);
-    for (i, is_deny) in deny.into_iter().enumerate() {
-        if is_deny && !allows.is_empty() {
-            // Carve an admin part out of an earlier allow rule's prefix.
-            let base = rules[allows[rng.random_range(0..allows.len())]].clone();
-            let Target::Direct {
-                path: PathPat::Prefix(prefix),
-                methods,
-            } = &base.target
-            else {
-                continue;
-            };
-            rules.push(Rule {
-                id: format!("mesh-deny-{i}"),
-                effect: Effect::Deny,
-                target: Target::Direct {
-                    methods: methods.clone(),
-                    path: PathPat::Prefix(format!("{prefix}admin/")),
-                },
-                cond: None,
-                ..base
-            });
-            continue;
-        }
-        let ns = format!("ns{}", rng.random_range(0..100u32));
-        let svc = rng.random_range(0..200u32);
-        let cond = if rng.random_bool(0.10) {
-            if rng.random_bool(0.5) {
-                Some(Cond::Label {
-                    key: "team".to_string(),
-                    value: format!("t{}", rng.random_range(0..20u32)),
-                })
-            } else {
-                let from = rng.random_range(0..12u8);
-                Some(Cond::Hours {
-                    from,
-                    to: from + 1 + rng.random_range(0..11u8),
-                })
-            }
-        } else {
-            None
-        };
-        allows.push(rules.len());
-        rules.push(Rule {
-            id: format!("mesh-{i}"),
-            effect: Effect::Allow,
-            principal: Some(spiffe(&ns, &format!("sa{i}"))),
-            namespace: Some(ns),
-            service: Some(format!("svc{svc}.ns{}.svc.cluster.local", svc % 100)),
-            target: Target::Direct {
-                methods: vec!["GET".to_string()],
-                path: PathPat::Prefix(format!("/svc{svc}/p{i}/")),
-            },
-            cond,
-        });
-    }
-    Workload {
-        kind: Kind::Mesh,
-        rules,
-        roles: Vec::new(),
-        requests: Vec::new(),
-    }
-}
+mod classic;
+mod dims;
 
-fn flat(rng: &mut ChaCha8Rng, n: usize) -> Workload {
-    let deny = Workload::deny_positions(rng, n);
-    let principal = spiffe("ns0", "flat");
-    let mut rules: Vec<Rule> = Vec::with_capacity(n);
-    let mut prefixes: Vec<String> = Vec::new();
-    for (i, is_deny) in deny.into_iter().enumerate() {
-        let base = Rule {
-            id: format!("flat-{i}"),
-            effect: Effect::Allow,
-            principal: Some(principal.clone()),
-            namespace: Some("ns0".to_string()),
-            service: Some("flat.ns0.svc.cluster.local".to_string()),
-            target: Target::Direct {
-                methods: vec!["GET".to_string()],
-                path: PathPat::Prefix(format!("/flat/r{i}/")),
-            },
-            cond: None,
-        };
-        if is_deny && !prefixes.is_empty() {
-            let prefix = prefixes[rng.random_range(0..prefixes.len())].clone();
-            rules.push(Rule {
-                id: format!("flat-deny-{i}"),
-                effect: Effect::Deny,
-                target: Target::Direct {
-                    methods: vec!["GET".to_string()],
-                    path: PathPat::Prefix(format!("{prefix}admin/")),
-                },
-                ..base
-            });
-        } else if i % 4 == 3 && i + 1 < n {
-            rules.push(Rule {
-                target: Target::Direct {
-                    methods: vec!["GET".to_string()],
-                    path: PathPat::Exact(format!("/flat/r{i}/status")),
-                },
-                ..base
-            });
-        } else {
-            prefixes.push(format!("/flat/r{i}/"));
-            rules.push(base);
-        }
-    }
-    Workload {
-        kind: Kind::Flat,
-        rules,
-        roles: Vec::new(),
-        requests: Vec::new(),
-    }
-}
-
-/// Number of roles in `rbac`.
-pub const RBAC_ROLES: usize = 50;
-
-fn rbac(rng: &mut ChaCha8Rng, n: usize) -> Workload {
-    let roles: Vec<Role> = (0..RBAC_ROLES)
-        .map(|k| {
-            let mut perms = vec![Perm {
-                methods: vec!["GET".to_string(), "HEAD".to_string()],
-                path: PathPat::Prefix(format!("/rbac/r{k}/")),
-            }];
-            if k % 5 == 0 {
-                perms.push(Perm {
-                    methods: vec!["POST".to_string()],
-                    path: PathPat::Prefix(format!("/rbac/r{k}/write/")),
-                });
-            }
-            let includes = if k >= 40 {
-                vec![format!("r{}", k - 40)]
-            } else {
-                Vec::new()
-            };
-            Role {
-                name: format!("r{k}"),
-                perms,
-                includes,
-            }
-        })
-        .collect();
-    let users = (n / 2).max(1);
-    let deny = Workload::deny_positions(rng, n);
-    let mut rules: Vec<Rule> = Vec::with_capacity(n);
-    let mut grants: Vec<usize> = Vec::with_capacity(n);
-    for (i, is_deny) in deny.into_iter().enumerate() {
-        if is_deny && !grants.is_empty() {
-            let base = rules[grants[rng.random_range(0..grants.len())]].clone();
-            let Target::Grant(role) = &base.target else {
-                continue;
-            };
-            rules.push(Rule {
-                id: format!("rbac-deny-{i}"),
-                effect: Effect::Deny,
-                target: Target::Direct {
-                    methods: Vec::new(),
-                    path: PathPat::Prefix(format!("/rbac/{role}/secret/")),
-                },
-                ..base
-            });
-            continue;
-        }
-        let u = rng.random_range(0..users);
-        let role = if i + 1 == n {
-            format!("r{}", 40 + rng.random_range(0..10usize))
-        } else {
-            format!("r{}", rng.random_range(0..RBAC_ROLES))
-        };
-        grants.push(rules.len());
-        rules.push(Rule {
-            id: format!("rbac-{i}"),
-            effect: Effect::Allow,
-            principal: Some(spiffe(&format!("team{}", u % 100), &format!("user{u}"))),
-            namespace: None,
-            service: None,
-            target: Target::Grant(role),
-            cond: None,
-        });
-    }
-    Workload {
-        kind: Kind::Rbac,
-        rules,
-        roles,
-        requests: Vec::new(),
-    }
-}
+pub use dims::{Cidr, Dims, Select};
 
 /// Loads a generated policy into meshgate. The largest workloads are bigger than the default
 /// `PolicyLimits::max_source_bytes` (16 MiB) in one file, so that limit is raised here, as an

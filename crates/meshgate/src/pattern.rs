@@ -22,6 +22,39 @@ pub struct Pattern {
     text: Box<str>,
     case_insensitive: bool,
     glob: Option<Box<[Seg]>>,
+    /// A shorter way to match the most common globs, when the glob has one.
+    shape: Shape,
+}
+
+/// The shapes of glob most policies use, matched without walking segments. Each is exactly
+/// the general matcher's reading of such a glob (the globset property checks both).
+#[derive(Clone, Debug, Default)]
+enum Shape {
+    /// Match with the segment matcher.
+    #[default]
+    General,
+    /// `P/**` (or `**` alone, with `P/` empty): strings starting with `P/`.
+    Tail(usize),
+    /// `P*S` with one `*` that is not part of a `**`: strings starting with `P` and ending with
+    /// `S` (not overlapping) with no `/` between.
+    Star(usize, usize),
+}
+
+/// The shape of a glob's text.
+fn shape_of(text: &str) -> Shape {
+    let stars = text.bytes().filter(|&b| b == b'*').count();
+    if text == "**" {
+        return Shape::Tail(0);
+    }
+    if stars == 2 && text.ends_with("/**") {
+        return Shape::Tail(text.len().saturating_sub(2));
+    }
+    if stars == 1
+        && let Some(i) = text.find('*')
+    {
+        return Shape::Star(i, text.len().saturating_sub(i).saturating_sub(1));
+    }
+    Shape::General
 }
 
 /// One compiled `/`-separated segment of a glob.
@@ -72,6 +105,7 @@ impl Pattern {
             text: text.into(),
             case_insensitive,
             glob: None,
+            shape: Shape::General,
         }
     }
 
@@ -87,10 +121,12 @@ impl Pattern {
             text.to_string()
         };
         let glob = compile(&text);
+        let shape = shape_of(&text);
         Ok(Pattern {
             text: text.into(),
             case_insensitive,
             glob: Some(glob),
+            shape,
         })
     }
 
@@ -119,10 +155,35 @@ impl Pattern {
 
     /// Whether `s` matches.
     pub fn matches(&self, s: &str) -> bool {
-        match &self.glob {
-            Some(segs) => match_segments(segs, s, self.case_insensitive),
-            None if self.case_insensitive => self.text.eq_ignore_ascii_case(s),
-            None => &*self.text == s,
+        let ci = self.case_insensitive;
+        match (&self.glob, &self.shape) {
+            (Some(_), Shape::Tail(n)) => {
+                let (text, bytes) = (self.text.as_bytes(), s.as_bytes());
+                match (text.get(..*n), bytes.get(..*n)) {
+                    (Some(want), Some(got)) => eq_bytes(want, got, ci),
+                    _ => false,
+                }
+            }
+            (Some(_), Shape::Star(p, q)) => {
+                let (text, bytes) = (self.text.as_bytes(), s.as_bytes());
+                let Some(middle_end) = bytes.len().checked_sub(*q).filter(|&e| e >= *p) else {
+                    return false;
+                };
+                let tail_start = text.len().saturating_sub(*q);
+                match (
+                    (text.get(..*p), bytes.get(..*p)),
+                    (text.get(tail_start..), bytes.get(middle_end..)),
+                    bytes.get(*p..middle_end),
+                ) {
+                    ((Some(p1), Some(p2)), (Some(s1), Some(s2)), Some(middle)) => {
+                        eq_bytes(p1, p2, ci) && eq_bytes(s1, s2, ci) && !middle.contains(&b'/')
+                    }
+                    _ => false,
+                }
+            }
+            (Some(segs), Shape::General) => match_segments(segs, s, self.case_insensitive),
+            (None, _) if self.case_insensitive => self.text.eq_ignore_ascii_case(s),
+            (None, _) => &*self.text == s,
         }
     }
 }
@@ -234,6 +295,14 @@ fn segment_matches(m: &Seg, s: &str, ci: bool) -> bool {
         Seg::Lit(lit) => eq(lit, s, ci),
         Seg::Any | Seg::Deep => true,
         Seg::Star(pieces) => star_matches(pieces, s, ci),
+    }
+}
+
+fn eq_bytes(a: &[u8], b: &[u8], ci: bool) -> bool {
+    if ci {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a == b
     }
 }
 

@@ -303,16 +303,34 @@ impl Request<'static> {
                     .to_string(),
             });
         }
-        let de = &mut serde_json::Deserializer::from_str(json);
-        let request: Request<'static> =
-            serde_path_to_error::deserialize(&mut *de).map_err(request_error)?;
-        // Anything after the object (`{} {}`) is an error, not ignored.
-        de.end().map_err(|e| RequestError {
-            field: String::new(),
-            message: strip_position(&e.to_string()),
-        })?;
+        // The fast path reads without tracking where it is; only a request that fails is read
+        // again with the path tracked, to name the field in the error. Both reject anything
+        // after the object (`{} {}`).
+        let request: Request<'static> = match serde_json::from_str(json) {
+            Ok(request) => request,
+            Err(_) => return Err(Self::json_error(json)),
+        };
         request.check_limits(limits)?;
         Ok(request)
+    }
+
+    /// The error of a request that failed to read, with the path of the field at fault.
+    fn json_error(json: &str) -> RequestError {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        match serde_path_to_error::deserialize::<_, Request<'static>>(&mut *de) {
+            Err(e) => request_error(e),
+            Ok(_) => match de.end() {
+                Err(e) => RequestError {
+                    field: String::new(),
+                    message: strip_position(&e.to_string()),
+                },
+                // Not reached: both readers accept the same texts.
+                Ok(()) => RequestError {
+                    field: String::new(),
+                    message: "invalid request".to_string(),
+                },
+            },
+        }
     }
 
     /// Reads a request from an already-parsed JSON value.

@@ -2,6 +2,12 @@
 //! rules, exactly as meshgate's reference evaluator does, at 10 and 1,000 rules. A broken
 //! translation fails here (and so in `cargo xtask test`).
 
+#![expect(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "test code: a failed setup or assertion panics"
+)]
+
 use meshgate_benches::agree;
 use meshgate_benches::engines::{EngineKind, supports};
 use meshgate_benches::workload::{Effect, Kind, Workload};

@@ -2,6 +2,11 @@
 //!
 //! Its own test binary, with one test, so the counting global allocator sees only this test.
 
+#![expect(
+    clippy::arithmetic_side_effects,
+    reason = "test code: sums allocation counters"
+)]
+
 use std::alloc::System;
 
 use meshgate_benches::extras::{

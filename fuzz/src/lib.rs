@@ -5,8 +5,10 @@
 //! function panics exactly when it finds a bug: a panic inside meshgate, an invalid span, the
 //! indexed engine disagreeing with the reference evaluator, a formatter that changes meaning.
 
-use meshgate::tools::fmt::format_source;
+#![expect(clippy::panic, reason = "a fuzz target reports a bug by panicking")]
+
 use meshgate::{Diagnostic, Engine, PolicySet, Request};
+use meshgate_tools::fmt::format_source;
 
 /// Requests decided against every policy that loads in [`parse`] and [`fmt_roundtrip`].
 const PROBES: &[&str] = &[
@@ -105,6 +107,16 @@ pub fn decide_differential(data: &[u8]) {
         let reference = set.decide_reference(&request);
         assert_eq!(indexed, reference, "policy:\n{text}\nrequest: {json}");
     }
+}
+
+/// Structured random policy sets and requests in the fragment meshgate and Cedar both express
+/// (principals, derived namespaces and service accounts, labels, IPs, ports, methods, paths,
+/// claims, three-valued conditions; `spec/cedar.md`): meshgate's engine (equal to its
+/// reference evaluator) and `cedar_policy::Authorizer` allow exactly the same requests. The
+/// generator and both translations are `meshgate_benches::oracle`, which shares no code with
+/// meshgate's engine.
+pub fn cedar_differential(data: &[u8]) {
+    meshgate_benches::oracle::check_bytes(data);
 }
 
 /// Arbitrary bytes as a JSON request: parsing never panics; a request that parses is decided

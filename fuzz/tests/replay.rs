@@ -3,6 +3,12 @@
 //!
 //! `cargo xtask fuzz` grows and minimizes the corpora; this test only reads them.
 
+#![expect(
+    clippy::panic,
+    clippy::expect_used,
+    reason = "test code: a failed setup or assertion panics"
+)]
+
 use std::path::PathBuf;
 
 fn replay(target: &str, run: fn(&[u8])) {
@@ -53,4 +59,9 @@ fn fmt_roundtrip() {
 #[test]
 fn istio_import() {
     replay("istio_import", meshgate_fuzz::istio_import);
+}
+
+#[test]
+fn cedar_differential() {
+    replay("cedar_differential", meshgate_fuzz::cedar_differential);
 }

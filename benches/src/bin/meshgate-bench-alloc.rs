@@ -3,6 +3,11 @@
 //! slow the engines being compared). Prints one JSON object per line; see
 //! `meshgate_benches::extras`.
 
+#![expect(
+    clippy::arithmetic_side_effects,
+    reason = "benchmark tool: sums allocation counters"
+)]
+
 use std::alloc::System;
 
 use meshgate_benches::extras::{self, AllocSnapshot};

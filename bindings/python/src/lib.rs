@@ -11,21 +11,8 @@
 //!   raised instead of letting a bug in the core reach Python as a panic).
 //! - The authoring tools (explain, lint, diff, policy tests with coverage, fmt): [`tools`].
 //! - The Istio AuthorizationPolicy importer: [`istio`].
-// No panics in the glue: every exception is an `#[expect]` with its reason.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::unreachable,
-        clippy::todo,
-        clippy::unimplemented,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects,
-        clippy::string_slice,
-    )
-)]
+// No panics in the glue (the workspace's no-panic lints, Cargo.toml): every exception is an
+// `#[expect]` with its reason.
 
 mod convert;
 mod fast;
@@ -41,7 +28,7 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use meshgate::tools::DecisionRecord;
+use meshgate_tools::DecisionRecord;
 
 create_exception!(
     meshgate,

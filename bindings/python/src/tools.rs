@@ -1,4 +1,4 @@
-//! The policy authoring tools of the core (`meshgate::tools`) for Python: explanations, lint,
+//! The policy authoring tools (`meshgate_tools`) for Python: explanations, lint,
 //! the semantic diff, policy test files with coverage, and the formatter.
 //!
 //! Each function returns the core's serde result as plain Python data (the JSON shape the CLI
@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 
 use meshgate::diagnostic::DiagnosticJson;
-use meshgate::tools::testing::{self, RunError, TestSuite, files};
-use meshgate::tools::{DecisionRecord, diff, explain, fmt, lint};
 use meshgate::{PolicySet, Severity};
+use meshgate_tools::testing::{self, RunError, TestSuite, files};
+use meshgate_tools::{DecisionRecord, diff, explain, fmt, lint};
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use serde_json::{Value, json};
@@ -113,7 +113,7 @@ fn format_source(py: Python<'_>, text: &str, name: &str) -> PyResult<String> {
 }
 
 /// Runs a policy test file of the CLI's format (`*.test.json`, see
-/// `meshgate::tools::testing`): reads it, loads the policies it names (or the `*.mgp` files
+/// `meshgate_tools::testing`): reads it, loads the policies it names (or the `*.mgp` files
 /// beside it), decides every case and returns the report as a dict `{file, policies, cases:
 /// [{name, passed, failures, decision}], passed, failed}`. A malformed test file raises
 /// `ValueError`; policies that do not load raise `PolicyError`.
@@ -123,7 +123,7 @@ fn run_test_file<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyA
     let text = std::fs::read_to_string(&path).map_err(|e| {
         PyOSError::new_err(format!(
             "cannot read `{name}`: {}",
-            meshgate::tools::io_reason(&e)
+            meshgate_tools::io_reason(&e)
         ))
     })?;
     let suite = guard(|| TestSuite::from_json(&text, &name))?
@@ -131,7 +131,7 @@ fn run_test_file<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyA
     let policies = files::policies_for(&path, &suite).map_err(|e| {
         PyOSError::new_err(format!(
             "cannot list the policies of `{name}`: {}",
-            meshgate::tools::io_reason(&e)
+            meshgate_tools::io_reason(&e)
         ))
     })?;
     let set = py

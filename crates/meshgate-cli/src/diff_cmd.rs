@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use meshgate::tools::diff::diff;
+use meshgate_tools::diff::diff;
 
 use crate::{DENIED, FAILED, Format, OK, USAGE, load};
 
@@ -43,6 +43,10 @@ pub fn run(old: &Path, new: &Path, format: Format, regions: bool) -> u8 {
             }
         }
     }
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "both files loaded above, or it returned"
+    )]
     let [a, b] = [&sets[0], &sets[1]];
     let report = diff(a, b);
     match format {

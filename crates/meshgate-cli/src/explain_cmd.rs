@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use meshgate::tools::explain::explain;
+use meshgate_tools::explain::explain;
 
 use crate::{DENIED, FAILED, Format, OK, load, requests};
 

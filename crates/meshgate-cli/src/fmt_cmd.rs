@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use meshgate::tools::fmt::format_source;
+use meshgate_tools::fmt::format_source;
 
 use crate::{FAILED, OK, load};
 
@@ -48,10 +48,10 @@ pub fn run(files: &[PathBuf], check: bool) -> u8 {
 /// The first line that differs, before and after, to show what `--check` objects to.
 fn first_difference(old: &str, new: &str) -> String {
     let (mut a, mut b) = (old.lines(), new.lines());
-    let mut line = 1;
+    let mut line = 1usize;
     loop {
         match (a.next(), b.next()) {
-            (Some(x), Some(y)) if x == y => line += 1,
+            (Some(x), Some(y)) if x == y => line = line.saturating_add(1),
             (x, y) => {
                 return format!(
                     "  line {line}:\n  - {}\n  + {}\n",

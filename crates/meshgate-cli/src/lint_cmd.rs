@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use meshgate::tools::lint::lint;
+use meshgate_tools::lint::lint;
 use serde::Serialize;
 
 use crate::{FAILED, Format, OK, load};

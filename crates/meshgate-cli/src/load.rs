@@ -47,7 +47,7 @@ pub fn io_diagnostic(path: &Path, e: &std::io::Error) -> Diagnostic {
 
 /// An I/O error in lowercase, without the OS error number.
 pub fn io_reason(e: &std::io::Error) -> String {
-    meshgate::tools::io_reason(e)
+    meshgate_tools::io_reason(e)
 }
 
 /// Whether to colour what goes to stdout (`stdout`) or stderr.
@@ -62,7 +62,8 @@ pub fn use_colour(stdout: bool) -> bool {
     }
 }
 
-/// A diagnostic rendered with miette: header, snippet with a caret, help.
+/// A diagnostic rendered as text (header, snippet with a caret, help): in colour with miette when
+/// `colour`, else the runtime's plain rendering (the same text without the colours).
 pub fn render(d: &Diagnostic, colour: bool) -> String {
     if d.code() == "io" {
         let kind = match d.severity() {
@@ -71,7 +72,11 @@ pub fn render(d: &Diagnostic, colour: bool) -> String {
         };
         return format!("{kind}[io]: {}\n", d.message());
     }
-    d.render_styled(colour)
+    if colour {
+        meshgate_tools::fancy::render_styled(d, true)
+    } else {
+        d.render()
+    }
 }
 
 /// Diagnostics rendered one after another.
@@ -88,7 +93,7 @@ pub fn count_summary(ds: &[Diagnostic]) -> String {
         .iter()
         .filter(|d| d.severity() == Severity::Error)
         .count();
-    let warnings = ds.len() - errors;
+    let warnings = ds.len().saturating_sub(errors);
     format!(
         "{}, {}",
         plural(errors, "error"),

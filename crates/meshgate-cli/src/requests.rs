@@ -67,7 +67,7 @@ pub fn parse(text: &str) -> Result<(Vec<Request<'static>>, bool), String> {
             Err(e) => {
                 return Err(format!(
                     "invalid request: item {} of {}: {}",
-                    i + 1,
+                    i.saturating_add(1),
                     items.len(),
                     e.message
                 ));
@@ -96,11 +96,11 @@ fn split_array(text: &str) -> Option<Vec<&str>> {
         }
         match c {
             '"' => in_string = true,
-            '[' | '{' => depth += 1,
+            '[' | '{' => depth = depth.saturating_add(1),
             ']' | '}' => depth = depth.saturating_sub(1),
             ',' if depth == 0 => {
                 items.push(body.get(start..i)?);
-                start = i + 1;
+                start = i.saturating_add(1);
             }
             _ => {}
         }

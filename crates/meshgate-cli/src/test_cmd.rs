@@ -1,9 +1,9 @@
 //! `meshgate test`: run policy test files, optionally with coverage. The running is the
-//! core's (`meshgate::tools::testing::run_paths_with`); this prints it.
+//! tools crate's (`meshgate_tools::testing::run_paths_with`); this prints it.
 
 use std::path::PathBuf;
 
-use meshgate::tools::testing::{self, FileEvent, RunError, SuiteReport};
+use meshgate_tools::testing::{self, FileEvent, RunError, SuiteReport};
 
 use crate::{FAILED, Format, OK, USAGE, load};
 

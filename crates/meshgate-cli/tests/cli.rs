@@ -1,5 +1,11 @@
 //! The `meshgate` binary, run as a user would: `check` and `eval` on `examples/mesh`.
 
+#![expect(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "test code: a failed setup or assertion panics"
+)]
+
 mod common;
 
 use common::{example, meshgate, meshgate_stdin, scratch};

@@ -168,7 +168,7 @@ fn spec(key: &Key) -> AttrSpec {
 
 /// A meshgate string literal.
 pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+    let mut out = String::with_capacity(s.len().saturating_add(2));
     out.push('"');
     for c in s.chars() {
         match c {

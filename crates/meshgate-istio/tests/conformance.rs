@@ -7,6 +7,12 @@
 //! - the round trip: every generated policy parses, and `lint` warns only with codes that
 //!   reflect the source policy itself.
 
+#![expect(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "test code: a failed setup or assertion panics"
+)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -36,9 +42,9 @@ fn round_trip(name: &str, text: &str) -> PolicySet {
     let set = PolicySet::parse(text, name)
         .unwrap_or_else(|e| panic!("{name}: generated policy does not parse: {e:?}\n{text}"));
     // What the import writes is already in `meshgate fmt`'s layout.
-    let formatted = meshgate::tools::fmt::format_source(text, name).unwrap_or_default();
+    let formatted = meshgate_tools::fmt::format_source(text, name).unwrap_or_default();
     assert_eq!(formatted, text, "{name}: generated policy is not formatted");
-    for w in meshgate::tools::lint::lint(&set) {
+    for w in meshgate_tools::lint::lint(&set) {
         assert!(
             SOURCE_LINTS.contains(&w.code()),
             "{name}: lint warning not explained by the source: {}\n{text}",

@@ -320,10 +320,11 @@ fn expr(u: &mut Unstructured<'_>, depth: u32) -> Result<String> {
     if depth == 0 || u.ratio(1, 2)? {
         return pick(u, ATOMS).map(str::to_string);
     }
+    let depth = depth.saturating_sub(1);
     Ok(match u.int_in_range(0..=2)? {
-        0 => format!("({} and {})", expr(u, depth - 1)?, expr(u, depth - 1)?),
-        1 => format!("({} or {})", expr(u, depth - 1)?, expr(u, depth - 1)?),
-        _ => format!("not {}", expr(u, depth - 1)?),
+        0 => format!("({} and {})", expr(u, depth)?, expr(u, depth)?),
+        1 => format!("({} or {})", expr(u, depth)?, expr(u, depth)?),
+        _ => format!("not {}", expr(u, depth)?),
     })
 }
 

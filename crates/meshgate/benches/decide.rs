@@ -13,6 +13,14 @@
 //! `MESHGATE_BENCH_SIZES=10,1000 cargo bench -p meshgate`. The HTML report is in
 //! `target/criterion/report/index.html`.
 
+#![expect(
+    clippy::arithmetic_side_effects,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::expect_used,
+    reason = "benchmark code: a broken setup panics, and it indexes and counts its own workloads"
+)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -117,30 +117,22 @@ impl Diagnostic {
         self.file.line_col(self.span.end)
     }
 
-    /// The diagnostic rendered as text: a header, the source line(s) with a caret under the span,
-    /// and the help line. No colours, so it can be stored or sent anywhere.
-    pub fn render(&self) -> String {
-        self.render_styled(false)
+    /// The short label shown under the snippet's underline, if any.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
     }
 
-    /// [`render`](Self::render), with ANSI colours when `colour` is true (for a terminal).
-    ///
-    /// Lines are never wrapped: the output must not depend on the terminal's width or on how
-    /// long the file's path is, so that it can be compared in tests and grepped in logs.
-    pub fn render_styled(&self, colour: bool) -> String {
-        let theme = if colour {
-            miette::GraphicalTheme::unicode()
-        } else {
-            miette::GraphicalTheme::unicode_nocolor()
-        };
-        let handler = miette::GraphicalReportHandler::new_themed(theme)
-            .with_wrap_lines(false)
-            .with_links(false);
-        let mut out = String::new();
-        if handler.render_report(&mut out, self).is_err() {
-            out = format!("{self}\n");
-        }
-        out
+    /// The source the diagnostic points into.
+    pub fn source_file(&self) -> &SourceFile {
+        &self.file
+    }
+
+    /// The diagnostic rendered as text: the code, the message with its location, the source
+    /// line(s) with the span underlined and a line of context either side, and the help line. No
+    /// colours and no wrapping (the output depends neither on a terminal nor on the length of the
+    /// file's path), so it can be stored, sent, compared in tests and grepped in logs.
+    pub fn render(&self) -> String {
+        crate::snippet::render(self)
     }
 
     /// A serializable view: the stable JSON shape every binding uses for diagnostics.
@@ -220,57 +212,6 @@ impl fmt::Display for Diagnostic {
 }
 
 impl std::error::Error for Diagnostic {}
-
-impl miette::Diagnostic for Diagnostic {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(format!("meshgate::{}", self.code)))
-    }
-
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-        })
-    }
-
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
-    }
-
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(self.file.as_ref())
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let span = miette::SourceSpan::new((self.span.start as usize).into(), self.span.len());
-        Some(Box::new(std::iter::once(
-            miette::LabeledSpan::new_with_span(self.label.clone(), span),
-        )))
-    }
-}
-
-impl miette::SourceCode for SourceFile {
-    fn read_span<'a>(
-        &'a self,
-        span: &miette::SourceSpan,
-        context_lines_before: usize,
-        context_lines_after: usize,
-    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let inner = self
-            .text()
-            .read_span(span, context_lines_before, context_lines_after)?;
-        Ok(Box::new(miette::MietteSpanContents::new_named(
-            self.name().to_string(),
-            inner.data(),
-            *inner.span(),
-            inner.line(),
-            inner.column(),
-            inner.line_count(),
-        )))
-    }
-}
 
 /// A list of diagnostics: the error type of everything that loads policy text.
 ///

@@ -31,40 +31,48 @@
 //!
 //! The language is specified in `spec/language.md`; the JSON shapes of requests and decisions
 //! are those of [`Request`] and [`Decision`].
+//!
+//! ## The runtime, and what is not in it
+//!
+//! This crate is the decision runtime that proxies embed: parsing, validation with
+//! [`Diagnostics`] (each with a code, a message, a span, a help line, and a plain-text
+//! rendering, [`Diagnostic::render`]), the compiled [`Engine`] and [`SharedEngine`] for hot
+//! reload, [`Request`]s and [`Decision`]s, and the [`PolicyLimits`] and [`RequestLimits`] that
+//! bound them. It reads no clock, writes to no terminal and, without the default `fs` feature,
+//! touches no file system.
+//!
+//! The authoring tools (policy unit tests with coverage, explain, lint, diff, fmt, traces) are
+//! the `meshgate-tools` crate, and coloured terminal output is its `fancy` feature; neither is a
+//! dependency of this crate. The modules `attr`, `syntax`, `model`, `pattern` and `eval` are
+//! public for those tools but hidden from these docs: they are internals, with no stability
+//! promise.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-// No panics on the decision path or on any input: every exception is an `#[expect]` with its
-// reason. Tests may unwrap.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::unreachable,
-        clippy::todo,
-        clippy::unimplemented,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects,
-        clippy::string_slice,
-    )
-)]
+// No panics on the decision path or on any input: the workspace's no-panic lints (Cargo.toml)
+// hold here, and every exception is an `#[expect]` with its reason.
 
+// Internals of the language (attributes, syntax trees, the validated model, patterns, the
+// reference evaluator): public for `meshgate-tools`, hidden from the docs, no stability promise.
+#[doc(hidden)]
 pub mod attr;
 pub mod decision;
 pub mod diagnostic;
 mod engine;
+#[doc(hidden)]
 pub mod eval;
 pub mod limits;
+#[doc(hidden)]
 pub mod model;
+#[doc(hidden)]
 pub mod pattern;
 mod policy_set;
 pub mod request;
 pub mod shared;
+mod snippet;
 pub mod span;
+#[doc(hidden)]
 pub mod syntax;
-pub mod tools;
 mod validate;
 
 pub use decision::{Decision, DryRun, EvalError};

@@ -10,6 +10,13 @@
 //! mismatch is printed with the case's name before the test fails. `MESHGATE_CONFORMANCE_FILTER`
 //! restricts a run to cases and files whose name contains the given text.
 
+#![expect(
+    clippy::arithmetic_side_effects,
+    clippy::panic,
+    clippy::expect_used,
+    reason = "test code: a failed setup or assertion panics, and it indexes and counts its own fixtures"
+)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

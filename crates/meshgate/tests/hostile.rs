@@ -8,6 +8,16 @@
 //! Inputs are written by `generate.py` there; outcomes are recorded with `MESHGATE_BLESS=1`
 //! and reviewed by hand.
 
+#![expect(
+    clippy::arithmetic_side_effects,
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "test code: a failed setup or assertion panics, and it indexes and counts its own fixtures"
+)]
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 

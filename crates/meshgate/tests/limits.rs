@@ -1,6 +1,11 @@
 //! Limits as API (`PolicyLimits`, `RequestLimits`): each limit refuses what exceeds it with an
 //! error naming the limit, accepts what is exactly at it, and can be raised or lowered.
 
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failed setup or assertion panics"
+)]
+
 use meshgate::{PolicyLimits, PolicySet, Request, RequestLimits};
 
 fn build(text: &str, limits: PolicyLimits) -> Result<PolicySet, meshgate::Diagnostics> {

@@ -6,6 +6,12 @@
 //! Europe/Berlin, claims, and absent attributes. Every request is decided by both the engine and
 //! the reference evaluator, which must agree.
 
+#![expect(
+    clippy::panic,
+    clippy::expect_used,
+    reason = "test code: a failed setup or assertion panics"
+)]
+
 use std::path::Path;
 
 use meshgate::{Engine, PolicySet, Request};

@@ -15,12 +15,13 @@ use std::process::Command;
 use crate::util;
 
 /// Every target, in the order they run.
-pub const TARGETS: [&str; 5] = [
+pub const TARGETS: [&str; 6] = [
     "parse",
     "decide_differential",
     "request_json",
     "fmt_roundtrip",
     "istio_import",
+    "cedar_differential",
 ];
 
 /// Longest input libFuzzer builds: policies and requests of a few KiB reach every construct,

@@ -1,5 +1,10 @@
 //! Running the built `meshgate` binary.
 
+#![expect(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "test code: a failed setup or assertion panics"
+)]
 #![allow(dead_code)]
 
 use std::io::Write;

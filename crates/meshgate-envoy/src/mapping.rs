@@ -6,8 +6,8 @@
 //! | `source.ip` | `source.address`, port removed |
 //! | `destination.ip` | `destination.address`, port removed |
 //! | `destination.port` | `destination.port` |
-//! | `destination.namespace` | `node.metadata.NAMESPACE` |
-//! | `destination.labels` | `node.metadata.LABELS` |
+//! | `destination.namespace` | `xds.node.metadata.NAMESPACE` (else `node.metadata.NAMESPACE`) |
+//! | `destination.labels` | `xds.node.metadata.LABELS` (else `node.metadata.LABELS`) |
 //! | `destination.service` | the plugin's `destination_service`, else the host of an `outbound\|PORT\|SUBSET\|HOST` `xds.cluster_name` |
 //! | `request.method`, `request.host` | `:method`, `:authority` |
 //! | `request.path` | `:path`, query and fragment removed |
@@ -51,10 +51,14 @@ pub mod paths {
     pub const DESTINATION_PORT: &[&str] = &["destination", "port"];
     /// `connection.requested_server_name`.
     pub const SNI: &[&str] = &["connection", "requested_server_name"];
-    /// `node.metadata.NAMESPACE`.
-    pub const NODE_NAMESPACE: &[&str] = &["node", "metadata", "NAMESPACE"];
-    /// `node.metadata.LABELS`.
-    pub const NODE_LABELS: &[&str] = &["node", "metadata", "LABELS"];
+    /// `xds.node.metadata.NAMESPACE` (Envoy 1.40 has the node only under `xds`).
+    pub const NODE_NAMESPACE: &[&str] = &["xds", "node", "metadata", "NAMESPACE"];
+    /// `xds.node.metadata.LABELS`.
+    pub const NODE_LABELS: &[&str] = &["xds", "node", "metadata", "LABELS"];
+    /// `node.metadata.NAMESPACE`, where older proxies put it; read when the `xds.` one is absent.
+    pub const LEGACY_NODE_NAMESPACE: &[&str] = &["node", "metadata", "NAMESPACE"];
+    /// `node.metadata.LABELS`, read when the `xds.` one is absent.
+    pub const LEGACY_NODE_LABELS: &[&str] = &["node", "metadata", "LABELS"];
     /// `xds.cluster_name`.
     pub const CLUSTER_NAME: &[&str] = &["xds", "cluster_name"];
     /// The dynamic metadata (`envoy.config.core.v3.Metadata`).
@@ -201,13 +205,23 @@ pub fn request(
         r.connection.sni = text(attrs, paths::SNI)?.map(Cow::Owned);
     }
     if needs.namespace {
-        r.destination.namespace = text(attrs, paths::NODE_NAMESPACE)?.map(Cow::Owned);
+        r.destination.namespace = match text(attrs, paths::NODE_NAMESPACE)? {
+            Some(ns) => Some(ns),
+            None => text(attrs, paths::LEGACY_NODE_NAMESPACE)?,
+        }
+        .map(Cow::Owned);
     }
-    if needs.labels
-        && let Some(bytes) = property(attrs, paths::NODE_LABELS)?
-    {
+    let labels = if needs.labels {
+        match property(attrs, paths::NODE_LABELS)? {
+            Some(bytes) => Some(bytes),
+            None => property(attrs, paths::LEGACY_NODE_LABELS)?,
+        }
+    } else {
+        None
+    };
+    if let Some(bytes) = labels {
         let labels = wire::string_map(&bytes)
-            .map_err(|e| MappingError(format!("cannot decode `node.metadata.LABELS`: {e}")))?;
+            .map_err(|e| MappingError(format!("cannot decode the node's `LABELS`: {e}")))?;
         r.destination.labels = labels
             .into_iter()
             .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
@@ -511,6 +525,22 @@ mod tests {
             ..Request::default()
         };
         assert_eq!(r, expected);
+    }
+
+    #[test]
+    fn the_node_is_read_under_xds_then_at_the_top_level() {
+        let legacy = Fake::default()
+            .set(paths::LEGACY_NODE_NAMESPACE, "old")
+            .set(paths::LEGACY_NODE_LABELS, enc::pairs(&[(b"app", b"a")]));
+        let r = request(&legacy, &config(), Needs::ALL).unwrap();
+        assert_eq!(r.destination.namespace.as_deref(), Some("old"));
+        assert_eq!(r.destination.labels.len(), 1);
+        let both = legacy
+            .set(paths::NODE_NAMESPACE, "new")
+            .set(paths::NODE_LABELS, enc::pairs(&[]));
+        let r = request(&both, &config(), Needs::ALL).unwrap();
+        assert_eq!(r.destination.namespace.as_deref(), Some("new"));
+        assert!(r.destination.labels.is_empty());
     }
 
     #[test]

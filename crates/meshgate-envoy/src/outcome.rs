@@ -187,6 +187,10 @@ fn deny_response(config: &Config, decision: &Decision<'_>) -> LocalResponse {
         None if !config.reveal_rule => "access denied\n".to_string(),
         None => match (rule, decision.errors.first()) {
             (Some(rule), _) => format!("denied by rule `{rule}`\n"),
+            // A request-level error (a path that is not normalized) belongs to no rule.
+            (None, Some(e)) if e.rule.is_empty() => {
+                "denied: the request could not be evaluated\n".to_string()
+            }
             (None, Some(e)) => format!("denied: rule `{}` could not be evaluated\n", e.rule),
             (None, None) => "denied: no rule allows this request\n".to_string(),
         },
@@ -354,6 +358,16 @@ mod tests {
             panic!()
         };
         assert_eq!(r.body, "denied: rule `risky` could not be evaluated\n");
+        // A path that is not normalized is an error of the request, not of a rule.
+        let Action::Respond(r) = outcome(
+            &Config::default(),
+            r#"{"request": {"path": "/ok/../blocked"}}"#,
+        )
+        .action
+        else {
+            panic!()
+        };
+        assert_eq!(r.body, "denied: the request could not be evaluated\n");
         let custom = Config {
             deny_body: Some("nope".into()),
             ..Config::default()

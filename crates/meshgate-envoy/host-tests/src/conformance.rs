@@ -283,14 +283,14 @@ pub fn to_envoy(request: &Value, policy: &str) -> Result<Expressed, String> {
         );
     }
     if let Some(ns) = str_at(request, "/destination/namespace") {
-        r = r.property("node.metadata.NAMESPACE", ns);
+        r = r.property("xds.node.metadata.NAMESPACE", ns);
     }
     if let Some(Value::Object(labels)) = request.pointer("/destination/labels") {
         let entries: Vec<(&str, &str)> = labels
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default()))
             .collect();
-        r = r.property("node.metadata.LABELS", pairs::encode(&entries));
+        r = r.property("xds.node.metadata.LABELS", pairs::encode(&entries));
     }
     if let Some(sni) = str_at(request, "/connection/sni") {
         r = r.property("connection.requested_server_name", sni);

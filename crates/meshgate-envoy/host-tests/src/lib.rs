@@ -6,7 +6,7 @@
 //!
 //! - [`Metrics`]: a `SharedServices` whose counters can be read back by name (the crate's
 //!   `InMemoryStore` keeps them write-only).
-//! - [`Stream`]: the request's header map, the Envoy properties (`source.address`, `node.metadata`,
+//! - [`Stream`]: the request's header map, the Envoy properties (`source.address`, `xds.node.metadata`,
 //!   `metadata`, …) in Envoy's serialization, and the local response the filter sends.
 //! - [`FixedClock`]: a clock the test sets.
 //!

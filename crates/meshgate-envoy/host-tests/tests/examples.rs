@@ -63,9 +63,9 @@ fn the_readme_requests(config: &Value, payload_key: &str, namespace: &str) {
     assert!(loaded, "{:?}", p.log_lines());
     p.set_time(1_774_857_600_000_000_000);
     let workload = |r: EnvoyRequest| {
-        r.property("node.metadata.NAMESPACE", namespace)
+        r.property("xds.node.metadata.NAMESPACE", namespace)
             .property(
-                "node.metadata.LABELS",
+                "xds.node.metadata.LABELS",
                 pairs::encode(&[("app", "payments"), ("tier", "api")]),
             )
             .header("x-tenant", "acme")

@@ -63,9 +63,9 @@ fn request(rules: usize) -> EnvoyRequest {
         .property("source.address", "10.1.2.3:53000")
         .property("destination.address", "10.9.0.4:8443")
         .port(8443)
-        .property("node.metadata.NAMESPACE", "prod")
+        .property("xds.node.metadata.NAMESPACE", "prod")
         .property(
-            "node.metadata.LABELS",
+            "xds.node.metadata.LABELS",
             pairs::encode(&[("app", "payments"), ("version", "v1")]),
         )
         .property(

@@ -53,7 +53,10 @@ fn to_prod(path: &str) -> EnvoyRequest {
     EnvoyRequest::get(path)
         .property("source.address", "10.1.2.3:53000")
         .property("xds.node.metadata.NAMESPACE", "prod")
-        .property("xds.node.metadata.LABELS", pairs::encode(&[("tier", "api")]))
+        .property(
+            "xds.node.metadata.LABELS",
+            pairs::encode(&[("tier", "api")]),
+        )
         .port(8443)
 }
 

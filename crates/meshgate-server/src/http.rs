@@ -9,7 +9,7 @@
 //! | method | `X-Forwarded-Method`, `X-Original-Method`, the check's own method (Envoy HTTP ext_authz) |
 //! | path | `X-Forwarded-Uri`, `X-Original-URI`, the check's own path and query without the configured prefix |
 //! | host | `X-Forwarded-Host`, `X-Original-Host`, `Host` |
-//! | `source.ip` | the last `X-Forwarded-For` entry (the client as the proxy in front saw it), `X-Real-IP` |
+//! | `source.ip` | `X-Real-IP`, the last `X-Forwarded-For` entry (the client as the proxy in front saw it) |
 //! | `source.remote_ip` | the first `X-Forwarded-For` entry, when there are several |
 //! | `source.principal` | the `URI` of `x-forwarded-client-cert`, when trusted |
 //! | `request.auth` | the configured JWT payload header, when set |
@@ -201,15 +201,12 @@ pub fn map<'a>(
         Some(v) => attrs::forwarded_for(&v)?,
         None => Vec::new(),
     };
-    r.source.ip = match forwarded.last() {
-        Some(ip) => Some(*ip),
-        None => match header(headers, "x-real-ip")? {
-            Some(v) => Some(
-                attrs::parse_ip(&v)
-                    .ok_or_else(|| Unreadable(format!("`X-Real-IP` `{v}` is not an address")))?,
-            ),
-            None => None,
-        },
+    r.source.ip = match header(headers, "x-real-ip")? {
+        Some(v) => Some(
+            attrs::parse_ip(&v)
+                .ok_or_else(|| Unreadable(format!("`X-Real-IP` `{v}` is not an address")))?,
+        ),
+        None => forwarded.last().copied(),
     };
     if forwarded.len() > 1 {
         r.source.remote_ip = forwarded.first().copied();
@@ -269,6 +266,9 @@ mod tests {
         assert_eq!(r.host(), Some("shop.example.com"));
         assert_eq!(r.source.ip, Some("10.0.0.2".parse().unwrap()));
         assert_eq!(r.source.remote_ip, Some("203.0.113.9".parse().unwrap()));
+        let h = headers(&[("x-forwarded-for", "10.0.0.2"), ("x-real-ip", "10.9.9.9")]);
+        let real = map("GET", "/", &h, &mapping).unwrap();
+        assert_eq!(real.source.ip, Some("10.9.9.9".parse().unwrap()));
         assert_eq!(
             r.request.headers.get("x-user").map(|v| v.as_ref()),
             Some("alice,bob")

@@ -1,0 +1,158 @@
+//! `meshgate serve` end to end without a proxy: forward-auth checks over HTTP, reload keeping
+//! the last good version, readiness, metrics, the decision log and shutdown on SIGTERM. The
+//! tests against real proxies are in `serve_proxies.rs` (`cargo xtask serve --test`).
+
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "test code: a failed setup or assertion panics"
+)]
+
+mod serve_support;
+
+use serve_support::{Meshgate, get, temp_dir, wait_until, write_atomic};
+
+const POLICY_V1: &str = r#"
+deny "no-admin" { to path "/admin/**" }
+allow "alice" { to namespace "shop" when request.headers["x-user"] == "alice" }
+"#;
+
+const POLICY_V2: &str = r#"
+allow "bob" { when request.headers["x-user"] == "bob" }
+"#;
+
+#[test]
+fn forward_auth_decides_reloads_keeps_the_last_good_version_and_drains() {
+    let dir = temp_dir("serve-reload");
+    let policy = dir.join("policy.mgp");
+    let log = dir.join("decisions.log");
+    write_atomic(&policy, POLICY_V1);
+    let mut m = Meshgate::start(&[
+        "--policy",
+        dir.to_str().unwrap(),
+        "--header",
+        "X-User",
+        "--destination-namespace",
+        "shop",
+        "--decision-log",
+        log.to_str().unwrap(),
+        "--redact",
+        "x-user",
+    ]);
+    let http = m.http.unwrap();
+    let admin = m.admin.unwrap();
+    assert_eq!(get(admin, "/readyz", &[]).status, 200);
+    assert_eq!(get(admin, "/healthz", &[]).status, 200);
+
+    let alice = [
+        ("x-user", "alice"),
+        ("x-forwarded-method", "GET"),
+        ("x-forwarded-uri", "/api/x"),
+    ];
+    assert_eq!(get(http, "/", &alice).status, 200);
+    let bob = [("x-user", "bob"), ("x-original-uri", "/api/x")];
+    let r = get(http, "/", &bob);
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (403, "denied: no rule allows this request\n")
+    );
+    let r = get(
+        http,
+        "/",
+        &[("x-user", "alice"), ("x-forwarded-uri", "/admin/users")],
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("x-meshgate-denied-by"), Some("no-admin"));
+
+    // A broken update is refused and counted; the last good version keeps deciding.
+    let v1 = m.versions();
+    assert_eq!(v1.len(), 1);
+    write_atomic(&policy, "allow \"broken\" {");
+    wait_until("the refused update", || {
+        m.metric("meshgate_policy_reload_failures_total") == Some(1.0)
+    });
+    assert_eq!(get(http, "/", &alice).status, 200);
+    assert_eq!(get(admin, "/readyz", &[]).status, 200);
+    assert!(
+        m.stderr
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("policy update refused")),
+        "the refusal is logged"
+    );
+
+    // A good update is served.
+    write_atomic(&policy, POLICY_V2);
+    wait_until("the second version", || m.versions().len() == 2);
+    assert_eq!(get(http, "/", &alice).status, 403);
+    assert_eq!(get(http, "/", &bob).status, 200);
+    assert_eq!(m.metric("meshgate_policy_reloads_total"), Some(2.0));
+    let metrics = get(admin, "/metrics", &[]).body;
+    assert!(metrics.contains(r#"meshgate_decisions_total{outcome="denied",rule="no-admin"} 1"#));
+    assert!(metrics.contains(&format!(
+        r#"meshgate_policy_version_info{{version="{}"}} 1"#,
+        m.versions()[1]
+    )));
+
+    assert_eq!(m.proc.terminate(), Some(0), "SIGTERM drains and exits 0");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6, "one line per check");
+    let versions = m.versions();
+    for (line, version) in lines.iter().zip([0, 0, 0, 0, 1, 1]) {
+        assert_eq!(line["version"], versions[version].as_str(), "{line}");
+        assert_eq!(line["headers"]["x-user"], "[redacted]", "{line}");
+    }
+    assert_eq!(lines[2]["reasons"][0], "no-admin");
+    assert_eq!(lines[2]["action"], "deny");
+    assert_eq!(lines[0]["path"], "/api/x");
+    assert_eq!(lines[0]["method"], "GET");
+}
+
+#[test]
+fn without_a_policy_it_is_not_ready_and_denies_everything() {
+    let dir = temp_dir("serve-unloaded");
+    let policy = dir.join("p.mgp");
+    std::fs::write(&policy, "allow \"x\" { to path \"nope\" }").unwrap();
+    let m = Meshgate::start(&["--policy", policy.to_str().unwrap()]);
+    assert_eq!(get(m.admin.unwrap(), "/readyz", &[]).status, 503);
+    let r = get(m.http.unwrap(), "/anything", &[]);
+    assert_eq!(r.status, 503);
+    assert_eq!(r.body, "meshgate: the authorization policy is not loaded\n");
+    assert!(
+        m.stderr
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("every check is denied")),
+        "the diagnostics are logged"
+    );
+    // The policy then loads without a restart.
+    std::fs::write(&policy, "allow \"x\" { to path \"/**\" }").unwrap();
+    wait_until("the policy", || m.versions().len() == 1);
+    assert_eq!(get(m.http.unwrap(), "/anything", &[]).status, 200);
+    assert_eq!(get(m.admin.unwrap(), "/readyz", &[]).status, 200);
+}
+
+#[test]
+fn an_address_in_use_is_a_usage_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meshgate"))
+        .args(["serve", "--policy", "x.mgp", "--grpc", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on `{addr}` (grpc)")),
+        "{stderr}"
+    );
+}

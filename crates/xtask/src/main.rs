@@ -4,7 +4,8 @@
 //!   release, conformance corpus, the bindings' suites), installing what it needs.
 //! - `bench [--quick]`: the side-by-side benchmark against the peer engines.
 //! - `wasm`: the WebAssembly builds (JS package and Envoy filter).
-//! - `envoy [--test] [--bench]`: the Envoy filter, its proxy-wasm host tests and benchmark.
+//! - `envoy [--test] [--e2e] [--bench]`: the Envoy filter, its proxy-wasm host tests, its tests
+//!   in a real Envoy, and the host benchmark.
 //! - `python`: builds the Python extension into its virtual environment.
 //! - `proptest-long`: the equivalence property with 1,000,000 cases.
 //! - `fuzz [--seconds N] [--cmin] [TARGET...]`: the cargo-fuzz targets (`cargo test` replays
@@ -12,6 +13,7 @@
 
 mod bench;
 mod envoy;
+mod envoy_e2e;
 mod fuzz;
 mod python;
 mod toolchain;
@@ -102,6 +104,7 @@ fn test(args: &[String]) -> util::Result {
     util::step("python bindings", python::test)?;
     util::step("wasm bindings", wasm::test)?;
     util::step("envoy filter in a proxy-wasm host", envoy::test)?;
+    util::step("envoy filter in Envoy 1.40", envoy_e2e::test)?;
     Ok(())
 }
 

@@ -25,9 +25,9 @@ use crate::util;
 use crate::wasm::{self, Build, Toolchain};
 
 /// The package of the filter.
-const PACKAGE: &str = "meshgate-envoy";
+pub const PACKAGE: &str = "meshgate-envoy";
 /// The file cargo writes for it.
-const WASM_FILE: &str = "meshgate_envoy.wasm";
+pub const WASM_FILE: &str = "meshgate_envoy.wasm";
 /// The WASI target, built where the toolchain has it.
 const WASI_TARGET: &str = "wasm32-wasip1";
 

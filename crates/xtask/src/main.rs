@@ -3,6 +3,7 @@
 //! - `test`: every test of the project (format, lints, Rust tests, the core's tests again in
 //!   release, conformance corpus, the bindings' suites), installing what it needs.
 //! - `bench [--quick]`: the side-by-side benchmark against the peer engines.
+//! - `bench-envoy [--quick]`: Envoy without a filter, with its RBAC filter and with meshgate.
 //! - `wasm`: the WebAssembly builds (JS package and Envoy filter).
 //! - `envoy [--test] [--e2e] [--bench]`: the Envoy filter, its proxy-wasm host tests, its tests
 //!   in a real Envoy, and the host benchmark.
@@ -12,6 +13,7 @@
 //!   their corpora).
 
 mod bench;
+mod bench_envoy;
 mod envoy;
 mod envoy_e2e;
 mod fuzz;
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let result = match task {
         "test" => test(rest),
         "bench" => bench::run(rest),
+        "bench-envoy" => bench_envoy::run(rest),
         "wasm" => wasm::build(rest),
         "envoy" => envoy::run(rest),
         "python" => python::build(rest).map(|_| ()),
@@ -44,7 +47,7 @@ fn main() -> ExitCode {
         "fuzz" => fuzz::run(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|bench [--quick]|wasm|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
+                "usage: cargo xtask <test|bench [--quick]|bench-envoy [--quick]|wasm|envoy [--test] [--e2e] [--bench]|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
             );
             return if task == "help" {
                 ExitCode::SUCCESS

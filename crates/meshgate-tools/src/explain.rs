@@ -16,9 +16,10 @@ use serde::Serialize;
 
 use super::coverage::PartKind;
 use super::trace::{self, Outcome, RuleTrace};
-use super::{Location, condition_spans, location, rule_decls, text};
+use super::{Location, location, text};
 use meshgate::PolicySet;
 use meshgate::attr::Attr;
+use meshgate::eval::combine::Group;
 use meshgate::eval::{self, Env, Truth};
 use meshgate::model::{Clause, Cond, Effect, Permission, Rule};
 use meshgate::request::Request;
@@ -118,11 +119,9 @@ pub struct Check {
 pub fn explain(set: &PolicySet, request: &Request<'_>) -> Explanation {
     let decision = set.decide_reference(request);
     let env = Env::new(request);
-    let decls = rule_decls(set);
     let explain_rule = |rule: &Rule| -> RuleExplanation {
         let t = trace::trace(rule, &env);
-        let (when_spans, unless_spans) = condition_spans(decls.get(&rule.id));
-        rule_explanation(set, rule, &t, &env, &when_spans, &unless_spans)
+        rule_explanation(set, rule, &t, &env)
     };
     let find = |id: &str| set.rules().iter().find(|r| r.id == id);
     let mut deciding: Vec<RuleExplanation> = decision
@@ -140,7 +139,7 @@ pub fn explain(set: &PolicySet, request: &Request<'_>) -> Explanation {
         let allows: Vec<RuleExplanation> = set
             .rules()
             .iter()
-            .filter(|r| r.effect == Effect::Allow && !r.dry_run)
+            .filter(|r| Group::of(r) == Group::Allow)
             .map(explain_rule)
             .collect();
         let (matched, mut missed): (Vec<_>, Vec<_>) = allows
@@ -161,8 +160,7 @@ pub fn explain(set: &PolicySet, request: &Request<'_>) -> Explanation {
         .map(explain_rule)
         .collect();
     // The defaults: which one allowed, or, for a default deny, which one the claims closed.
-    let default_deny =
-        !decision.allowed && decision.reasons.is_empty() && decision.errors.is_empty();
+    let default_deny = decision.is_default_deny();
     let by_default = set
         .defaults()
         .iter()
@@ -283,8 +281,6 @@ fn rule_explanation(
     rule: &Rule,
     t: &RuleTrace,
     env: &Env<'_, '_>,
-    when_spans: &[meshgate::Span],
-    unless_spans: &[meshgate::Span],
 ) -> RuleExplanation {
     let mut checks = Vec::new();
     for (c, (outcome, truths)) in rule.select.iter().zip(&t.select) {
@@ -333,24 +329,15 @@ fn rule_explanation(
             detail,
         });
     }
-    for (i, (c, outcome)) in rule.when.iter().zip(&t.when).enumerate() {
-        let written = when_spans
-            .get(i)
-            .map_or_else(String::new, |s| one_line(text(set, *s)));
-        checks.push(cond_check(PartKind::When, &written, c, *outcome, env, rule));
-    }
-    for (i, (c, outcome)) in rule.unless.iter().zip(&t.unless).enumerate() {
-        let written = unless_spans
-            .get(i)
-            .map_or_else(String::new, |s| one_line(text(set, *s)));
-        checks.push(cond_check(
-            PartKind::Unless,
-            &written,
-            c,
-            *outcome,
-            env,
-            rule,
-        ));
+    let conditions = [
+        (PartKind::When, &rule.when, &t.when),
+        (PartKind::Unless, &rule.unless, &t.unless),
+    ];
+    for (kind, conds, outcomes) in conditions {
+        for (c, outcome) in conds.iter().zip(outcomes) {
+            let written = one_line(text(set, c.span));
+            checks.push(cond_check(kind, &written, &c.cond, *outcome, env, rule));
+        }
     }
     let matched = t.matched() && t.errors.is_empty();
     let summary = summarize(&checks, t);

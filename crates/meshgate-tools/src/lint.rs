@@ -222,9 +222,13 @@ fn required_tests<'r>(rule: &'r Rule, out: &mut Vec<&'r Test>) -> bool {
     }
     let mut constant_false = false;
     for c in &rule.when {
-        constant_false |= walk(c, out);
+        constant_false |= walk(&c.cond, out);
     }
-    constant_false || rule.unless.iter().any(|c| matches!(c, Cond::Const(true)))
+    constant_false
+        || rule
+            .unless
+            .iter()
+            .any(|c| matches!(c.cond, Cond::Const(true)))
 }
 
 fn is_time(attr: &Attr) -> bool {
@@ -405,12 +409,12 @@ fn negated_attrs(r: &Rule) -> Vec<(Attr, Span)> {
         }
     }
     for c in &r.when {
-        in_cond(c, false, &mut found);
+        in_cond(&c.cond, false, &mut found);
     }
     // An `unless` must be false for the rule to match: a plain test in it is unknown when
     // its attribute is absent, so the deny does not apply.
     for c in &r.unless {
-        in_cond(c, true, &mut found);
+        in_cond(&c.cond, true, &mut found);
     }
     let mut out: Vec<(Attr, Span)> = Vec::new();
     for (a, s) in found {
@@ -432,7 +436,7 @@ fn absence_denied(attr: &Attr, rules: &[&Rule]) -> bool {
             && r.when.is_empty()
             && r.unless
                 .iter()
-                .any(|c| matches!(c, Cond::Has(a) if a == attr))
+                .any(|c| matches!(&c.cond, Cond::Has(a) if a == attr))
     })
 }
 

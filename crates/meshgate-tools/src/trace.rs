@@ -274,22 +274,22 @@ pub fn trace(rule: &Rule, env: &Env<'_, '_>) -> RuleTrace {
     let when = rule
         .when
         .iter()
-        .map(|c| cond_outcome(c, env, rule, Truth::True, &mut errors))
+        .map(|c| cond_outcome(&c.cond, env, rule, Truth::True, &mut errors))
         .collect();
     let unless = rule
         .unless
         .iter()
-        .map(|c| cond_outcome(c, env, rule, Truth::False, &mut errors))
+        .map(|c| cond_outcome(&c.cond, env, rule, Truth::False, &mut errors))
         .collect();
     let when_or = rule
         .when
         .iter()
-        .map(|c| or_operands(c, env, rule, Truth::True))
+        .map(|c| or_operands(&c.cond, env, rule, Truth::True))
         .collect();
     let unless_or = rule
         .unless
         .iter()
-        .map(|c| or_operands(c, env, rule, Truth::False))
+        .map(|c| or_operands(&c.cond, env, rule, Truth::False))
         .collect();
     RuleTrace {
         select,

@@ -372,11 +372,11 @@ impl<'s> Builder<'s> {
             parts.push(A::Or(perms));
         }
         for c in &r.when {
-            let a = self.cond(c, r);
+            let a = self.cond(&c.cond, r);
             parts.push(A::IsTrue(Box::new(a)));
         }
         for c in &r.unless {
-            let a = self.cond(c, r);
+            let a = self.cond(&c.cond, r);
             parts.push(A::IsFalse(Box::new(a)));
         }
         (A::And(parts), selection)

@@ -6,6 +6,7 @@
 //! false, `and`/`or` evaluate left to right and stop early.
 
 mod attrs;
+pub mod combine;
 pub mod reference;
 mod truth;
 
@@ -153,12 +154,12 @@ fn selection_of(clauses: &[Clause], env: &Env<'_, '_>) -> Truth {
 /// Whether the rule's conditions hold: every `when` true, then every `unless` false, in order.
 pub fn conditions(rule: &Rule, env: &Env<'_, '_>) -> EvalResult<bool> {
     for c in &rule.when {
-        if !cond(c, env, rule)?.is_true() {
+        if !cond(&c.cond, env, rule)?.is_true() {
             return Ok(false);
         }
     }
     for c in &rule.unless {
-        if cond(c, env, rule)? != Truth::False {
+        if cond(&c.cond, env, rule)? != Truth::False {
             return Ok(false);
         }
     }

@@ -20,7 +20,7 @@ use super::{Location, location, text};
 use meshgate::PolicySet;
 use meshgate::attr::Attr;
 use meshgate::eval::combine::Group;
-use meshgate::eval::{self, Env, Truth};
+use meshgate::eval::{self, Env, PartCheck, PermissionPart, Truth};
 use meshgate::model::{Clause, Cond, Effect, Permission, Rule};
 use meshgate::request::Request;
 
@@ -495,39 +495,34 @@ fn permission_text(p: &Permission) -> String {
     s
 }
 
-/// Why a permission does not hold: the components that fail.
+/// Why a permission does not hold: the parts that fail ([`eval::PermissionPart`]), with the
+/// request's values.
 fn permission_misses(p: &Permission, env: &Env<'_, '_>) -> Vec<String> {
     let req = env.request();
     let mut out = Vec::new();
-    match (&p.methods, req.request.method.as_deref()) {
-        (None, _) => {}
-        (Some(_), None) => out.push("method absent".to_string()),
-        (Some(ms), Some(m)) if !ms.iter().any(|x| x == m) => out.push(format!("method was {m}")),
-        _ => {}
-    }
-    match req.path() {
-        None => out.push("path absent".to_string()),
-        Some(path) if !p.paths.matches(path) => out.push("path not covered".to_string()),
-        _ => {}
-    }
-    if let Some(hosts) = &p.hosts {
-        match req.host() {
-            None => out.push("host absent".to_string()),
-            Some(h) if !hosts.matches(h) => out.push(format!("host was {h:?}")),
-            _ => {}
-        }
-    }
-    if let Some(ports) = &p.ports {
-        match req.destination.port {
-            None => out.push("port absent".to_string()),
-            Some(port)
-                if !ports
-                    .iter()
-                    .any(|&(lo, hi)| lo <= i64::from(port) && i64::from(port) <= hi) =>
-            {
-                out.push(format!("port was {port}"));
+    for part in PermissionPart::ALL {
+        let check = part.check(p, env);
+        let name = match part {
+            PermissionPart::Method => "method",
+            PermissionPart::Path => "path",
+            PermissionPart::Host => "host",
+            PermissionPart::Port => "port",
+        };
+        match (check, part) {
+            (PartCheck::Held, _) => {}
+            (PartCheck::Absent, _) => out.push(format!("{name} absent")),
+            (PartCheck::Missed, PermissionPart::Method) => out.push(format!(
+                "method was {}",
+                req.request.method.as_deref().unwrap_or_default()
+            )),
+            (PartCheck::Missed, PermissionPart::Path) => out.push("path not covered".to_string()),
+            (PartCheck::Missed, PermissionPart::Host) => {
+                out.push(format!("host was {:?}", req.host().unwrap_or_default()));
             }
-            _ => {}
+            (PartCheck::Missed, PermissionPart::Port) => out.push(format!(
+                "port was {}",
+                req.destination.port.unwrap_or_default()
+            )),
         }
     }
     out

@@ -75,7 +75,7 @@ pub mod span;
 pub mod syntax;
 mod validate;
 
-pub use decision::{Decision, DryRun, EvalError};
+pub use decision::{Decision, DryRun, EvalError, List};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use engine::{Engine, EngineStats, IndexStats};
 pub use limits::{PolicyLimits, RequestLimits};

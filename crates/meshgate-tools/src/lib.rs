@@ -1,6 +1,6 @@
 //! # meshgate-tools
 //!
-//! The policy authoring tools of [meshgate](meshgate): what an operator uses while writing and
+//! The policy authoring tools of [`meshgate`]: what an operator uses while writing and
 //! reviewing policies, as opposed to the decision runtime that a proxy embeds (the `meshgate`
 //! crate, which this crate builds on and which does not depend on it).
 //!

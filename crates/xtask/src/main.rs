@@ -1,7 +1,7 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //!
-//! - `test`: every test of the project (format, lints, API docs, Rust tests, the core's tests again in
-//!   release, conformance corpus, the bindings' suites), installing what it needs.
+//! - `test`: every test of the project (format, lints, API docs, Rust tests, the core's tests
+//!   again in release, conformance corpus, the bindings' suites), installing what it needs.
 //! - `bench [--quick]`: the side-by-side benchmark against the peer engines.
 //! - `wasm`: the WebAssembly builds (JS package and Envoy filter).
 //! - `envoy [--test] [--bench]`: the Envoy filter, its proxy-wasm host tests and benchmark.

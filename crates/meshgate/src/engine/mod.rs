@@ -107,7 +107,8 @@ impl Engine {
         }
     }
 
-    /// The rules, in set order.
+    /// The rules, in set order (the model is internal: see the crate docs).
+    #[doc(hidden)]
     pub fn rules(&self) -> &[Rule] {
         &self.inner.rules
     }

@@ -121,6 +121,24 @@ impl Decision<'_> {
         )))
     }
 
+    /// Why a denied request was denied, in one line for a response body or a log (`None`
+    /// when it is allowed): ``denied by rule `ID` ``, ``denied: rule `ID` could not be
+    /// evaluated``, `denied: the request could not be evaluated` (an error of the request
+    /// itself, such as a path that is not normalized) or `denied: no rule allows this request`.
+    pub fn denial(&self) -> Option<String> {
+        if self.allowed {
+            return None;
+        }
+        Some(match (self.reasons.first(), self.errors.first()) {
+            (Some(rule), _) => format!("denied by rule `{rule}`"),
+            (None, Some(e)) if e.rule.is_empty() => {
+                "denied: the request could not be evaluated".to_string()
+            }
+            (None, Some(e)) => format!("denied: rule `{}` could not be evaluated", e.rule),
+            (None, None) => "denied: no rule allows this request".to_string(),
+        })
+    }
+
     /// Whether no rule matched and the request fell to the default deny.
     pub fn is_default_deny(&self) -> bool {
         !self.allowed && self.reasons.is_empty() && self.errors.is_empty()

@@ -101,6 +101,7 @@
 #[doc(hidden)]
 pub mod attr;
 pub mod decision;
+pub mod decision_log;
 pub mod diagnostic;
 mod engine;
 #[doc(hidden)]
@@ -120,6 +121,7 @@ pub mod syntax;
 mod validate;
 
 pub use decision::{Decision, DryRun, EvalError, List};
+pub use decision_log::DecisionLog;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use engine::{Engine, EngineStats, IndexStats};
 pub use limits::{PolicyLimits, RequestLimits};

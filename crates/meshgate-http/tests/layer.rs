@@ -1,6 +1,12 @@
 //! The tower layer in a service stack: allow, deny, hidden rules, dry-run, fail closed, decision
 //! records and reload.
 
+#![expect(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    reason = "test code: a failed setup or assertion panics"
+)]
+
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 

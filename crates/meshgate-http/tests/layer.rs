@@ -2,7 +2,6 @@
 //! records and reload.
 
 #![expect(
-    clippy::indexing_slicing,
     clippy::unwrap_used,
     reason = "test code: a failed setup or assertion panics"
 )]

@@ -1,7 +1,7 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //!
-//! - `test`: every test of the project (format, lints, Rust tests, the core's tests again in
-//!   release, conformance corpus, the bindings' suites), installing what it needs.
+//! - `test`: every test of the project (format, lints, API docs, Rust tests, the core's tests
+//!   again in release, conformance corpus, the bindings' suites), installing what it needs.
 //! - `bench [--quick]`: the side-by-side benchmark against the peer engines.
 //! - `bench-envoy [--quick]`: Envoy without a filter, with its RBAC filter and with meshgate.
 //! - `wasm`: the WebAssembly builds (JS package and Envoy filter).
@@ -80,6 +80,22 @@ fn test(args: &[String]) -> util::Result {
             "-D",
             "warnings",
         ])
+    })?;
+    // The public API's docs are its guide: broken or private links fail the run.
+    util::step("cargo doc", || {
+        util::cargo_env(
+            &[
+                "doc",
+                "--no-deps",
+                "-p",
+                "meshgate",
+                "-p",
+                "meshgate-tools",
+                "-p",
+                "meshgate-istio",
+            ],
+            &[("RUSTDOCFLAGS", "-D warnings")],
+        )
     })?;
     util::step("cargo test", || util::cargo(&["test", "--workspace"]))?;
     // The core's semantics and positions again in the release profile, which is what users,

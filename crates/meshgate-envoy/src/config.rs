@@ -11,6 +11,7 @@
 //!   "decision_log": true,
 //!   "reveal_rule": true,
 //!   "failure_mode_allow": false,
+//!   "reject_invalid": false,
 //!   "destination_service": "payments.prod.svc.cluster.local",
 //!   "jwt": {"metadata_namespace": "envoy.filters.http.jwt_authn", "payload_key": "jwt_payload"},
 //!   "context_metadata_namespace": "meshgate.context"
@@ -87,6 +88,9 @@ pub struct Config {
     pub reveal_rule: bool,
     /// Whether requests continue when the configuration or the policy does not load.
     pub failure_mode_allow: bool,
+    /// Whether a configuration or policy that does not load is reported to the proxy as
+    /// invalid (`proxy_on_configure` returns false), so that the proxy rejects it.
+    pub reject_invalid: bool,
     /// `destination.service` for every request, instead of the one read from `xds.cluster_name`.
     pub destination_service: Option<String>,
     /// Where JWT claims are read from.
@@ -106,6 +110,7 @@ impl Default for Config {
             decision_log: false,
             reveal_rule: true,
             failure_mode_allow: false,
+            reject_invalid: false,
             destination_service: None,
             jwt: Jwt {
                 metadata_namespace: DEFAULT_JWT_NAMESPACE.to_string(),
@@ -171,6 +176,8 @@ struct Raw {
     reveal_rule: Option<bool>,
     #[serde(default)]
     failure_mode_allow: bool,
+    #[serde(default)]
+    reject_invalid: bool,
     #[serde(default)]
     destination_service: Option<String>,
     #[serde(default)]
@@ -340,6 +347,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         decision_log: raw.decision_log,
         reveal_rule: raw.reveal_rule.unwrap_or(true),
         failure_mode_allow: raw.failure_mode_allow,
+        reject_invalid: raw.reject_invalid,
         destination_service: raw.destination_service,
         jwt,
         context_metadata_namespace,
@@ -358,15 +366,18 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// What to do with requests when the configuration does not load: the two settings that are
-/// read leniently, from any JSON object, so that an explicit `failure_mode_allow: true` or
-/// `mode: "dry-run"` is honoured even when another field is wrong.
+/// What to do when the configuration does not load: the settings that are read leniently, from
+/// any JSON object, so that an explicit `failure_mode_allow: true`, `mode: "dry-run"` or
+/// `reject_invalid: true` is honoured even when another field is wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FailureSettings {
     /// `failure_mode_allow` was `true`.
     pub allow: bool,
     /// `mode` was `"dry-run"`.
     pub dry_run: bool,
+    /// `reject_invalid` was `true`: the proxy is told, and rejects the configuration (this wins
+    /// over the other two, which only apply to a configuration the proxy keeps).
+    pub reject: bool,
 }
 
 impl FailureSettings {
@@ -378,6 +389,7 @@ impl FailureSettings {
         FailureSettings {
             allow: field("failure_mode_allow").and_then(serde_json::Value::as_bool) == Some(true),
             dry_run: field("mode").and_then(serde_json::Value::as_str) == Some("dry-run"),
+            reject: field("reject_invalid").and_then(serde_json::Value::as_bool) == Some(true),
         }
     }
 
@@ -406,7 +418,7 @@ mod tests {
         assert_eq!(c.deny_status, 403);
         assert!(c.reveal_rule);
         assert!(!c.decision_log);
-        assert!(!c.failure_mode_allow);
+        assert!(!c.failure_mode_allow && !c.reject_invalid);
         assert_eq!(c.jwt.metadata_namespace, DEFAULT_JWT_NAMESPACE);
         assert_eq!(c.context_metadata_namespace, DEFAULT_CONTEXT_NAMESPACE);
     }
@@ -417,7 +429,7 @@ mod tests {
             br#"{"policy": "a", "policies": [{"name": "b.mgp", "text": "b"}], "mode": "dry-run",
                  "deny_status": 401, "deny_body": "no", "headers": ["X-Tenant", "x-tenant", "x-b"],
                  "decision_log": true, "reveal_rule": false, "failure_mode_allow": true,
-                 "destination_service": "svc", "jwt": {"payload_key": "p"},
+                 "reject_invalid": true, "destination_service": "svc", "jwt": {"payload_key": "p"},
                  "context_metadata_namespace": "ctx"}"#,
         )
         .unwrap();
@@ -427,7 +439,7 @@ mod tests {
         assert_eq!(c.deny_status, 401);
         assert_eq!(c.deny_body.as_deref(), Some("no"));
         assert_eq!(c.headers, ["x-tenant", "x-b"]);
-        assert!(c.decision_log && !c.reveal_rule && c.failure_mode_allow);
+        assert!(c.decision_log && !c.reveal_rule && c.failure_mode_allow && c.reject_invalid);
         assert_eq!(c.destination_service.as_deref(), Some("svc"));
         assert_eq!(c.jwt.payload_key.as_deref(), Some("p"));
         assert_eq!(c.jwt.metadata_namespace, DEFAULT_JWT_NAMESPACE);
@@ -495,5 +507,7 @@ mod tests {
         assert!(!s.allow && s.dry_run && s.lets_through());
         assert!(!FailureSettings::read(b"{not json").lets_through());
         assert!(!FailureSettings::read(br#"{"failure_mode_allow": "true"}"#).lets_through());
+        assert!(FailureSettings::read(br#"{"reject_invalid": true, "policy": 3}"#).reject);
+        assert!(!FailureSettings::read(br#"{"reject_invalid": 1}"#).reject);
     }
 }

@@ -74,6 +74,7 @@ impl Root {
                     settings: crate::config::FailureSettings {
                         allow: false,
                         dry_run: false,
+                        reject: false,
                     },
                     decision_log: false,
                     summary: "no configuration yet".to_string(),
@@ -129,6 +130,21 @@ impl RootContext for Root {
                         ..Counters::default()
                     });
                     return true;
+                }
+                if failed.settings.reject {
+                    // Envoy then refuses the configuration: an LDS or ECDS update is rejected
+                    // and the listener it would have replaced keeps deciding.
+                    log(
+                        LogLevel::Error,
+                        &format!(
+                            "meshgate: {}; the configuration is rejected (reject_invalid)",
+                            failed.summary
+                        ),
+                    );
+                    for d in &failed.diagnostics {
+                        log(LogLevel::Error, &format!("meshgate: {d}"));
+                    }
+                    return false;
                 }
                 let then = if failed.settings.dry_run {
                     "every request continues (dry-run)"

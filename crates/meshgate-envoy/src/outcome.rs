@@ -414,6 +414,7 @@ mod tests {
         let closed = FailureSettings {
             allow: false,
             dry_run: false,
+            reject: false,
         };
         let o = not_loaded(closed, true);
         let Action::Respond(r) = o.action else {
@@ -430,6 +431,7 @@ mod tests {
         let open = FailureSettings {
             allow: true,
             dry_run: false,
+            reject: false,
         };
         let o = not_loaded(open, false);
         assert_eq!(o.action, Action::Continue);

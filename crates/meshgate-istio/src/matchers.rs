@@ -68,7 +68,7 @@ pub enum Pat {
     Exact(String),
     /// A glob.
     Glob(String),
-    /// Present (and, with [`Presence::NonEmpty`], not empty).
+    /// Present (and, with `Presence::NonEmpty`, not empty).
     Present,
     /// Matches `glob` and none of `exclude` (globs or exact strings): path templates whose
     /// `{*}` must not be empty or whose middle `{**}` must not be zero segments.

@@ -1,6 +1,6 @@
 //! Attribute decoders shared by the gRPC and HTTP front ends: protobuf `Struct`s (JWT payloads,
-//! Istio peer metadata) as meshgate values, Istio's `x-envoy-peer-metadata` header, Envoy's
-//! `x-forwarded-client-cert` header, `X-Forwarded-For`, and JWT payloads forwarded in a header.
+//! Istio peer metadata) as meshgate values, Istio's `x-envoy-peer-metadata` header, addresses
+//! as proxies write them, and JWT payloads forwarded in a header.
 //!
 //! Every decoder refuses what it cannot read rather than guessing: the caller denies the check.
 
@@ -168,64 +168,6 @@ pub fn peer_metadata(value: &str) -> Result<PeerMetadata, Unreadable> {
     Ok(peer)
 }
 
-/// The `URI` of the nearest element of an `x-forwarded-client-cert` value (the last one: each
-/// Envoy appends the client it saw), unquoted.
-pub fn xfcc_uri(value: &str) -> Option<String> {
-    let element = split_outside_quotes(value, ',').pop()?;
-    for pair in split_outside_quotes(&element, ';') {
-        if let Some((key, v)) = pair.split_once('=')
-            && key.trim().eq_ignore_ascii_case("uri")
-        {
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(v);
-            return (!v.is_empty()).then(|| v.to_string());
-        }
-    }
-    None
-}
-
-fn split_outside_quotes(s: &str, sep: char) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut escaped = false;
-    for c in s.chars() {
-        if escaped {
-            current.push(c);
-            escaped = false;
-        } else if c == '\\' && quoted {
-            escaped = true;
-        } else if c == '"' {
-            quoted = !quoted;
-            current.push(c);
-        } else if c == sep && !quoted {
-            parts.push(std::mem::take(&mut current));
-        } else {
-            current.push(c);
-        }
-    }
-    parts.push(current);
-    parts
-}
-
-/// The addresses in an `X-Forwarded-For` value, nearest hop last; an entry that is not an
-/// address (with an optional port) is an error.
-pub fn forwarded_for(value: &str) -> Result<Vec<IpAddr>, Unreadable> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            parse_ip(s).ok_or_else(|| {
-                Unreadable(format!("`X-Forwarded-For` entry `{s}` is not an address"))
-            })
-        })
-        .collect()
-}
-
 /// An address, alone or with a port (`1.2.3.4:5`, `[::1]:5`).
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
     if let Ok(ip) = s.parse() {
@@ -335,24 +277,10 @@ mod tests {
     }
 
     #[test]
-    fn xfcc_takes_the_nearest_uri() {
-        let v = r#"By=spiffe://td/ns/a/sa/gw;URI=spiffe://td/ns/x/sa/old,By=spiffe://td/ns/a/sa/b;Hash=ab;Subject="CN=a,O=b";URI=spiffe://td/ns/shop/sa/frontend"#;
-        assert_eq!(
-            xfcc_uri(v).as_deref(),
-            Some("spiffe://td/ns/shop/sa/frontend")
-        );
-        assert_eq!(xfcc_uri("Hash=ab"), None);
-    }
-
-    #[test]
-    fn forwarded_for_and_payload_headers() {
-        assert_eq!(
-            forwarded_for("203.0.113.7, 10.0.0.1:443, [::1]:80")
-                .unwrap()
-                .len(),
-            3
-        );
-        assert!(forwarded_for("203.0.113.7, nonsense").is_err());
+    fn addresses_and_payload_headers() {
+        assert_eq!(parse_ip("[::1]:80"), Some("::1".parse().unwrap()));
+        assert_eq!(parse_ip("10.0.0.1:443"), Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(parse_ip("nonsense"), None);
         let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(r#"{"sub":"alice","groups":["a"]}"#);
         let claims = claims_from_header(&payload).unwrap();

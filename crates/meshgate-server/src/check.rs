@@ -104,7 +104,7 @@ impl State {
     pub fn refuse(&self, why: Rejection, error: &str) -> Verdict {
         self.metrics.rejected(why);
         if let Some(log) = &self.log {
-            log.error(error, self.version().as_deref());
+            log.error(error, None, self.version().as_deref());
         }
         Verdict::Deny(self.error_denial(error))
     }
@@ -114,7 +114,7 @@ impl State {
         let Some(shared) = self.engine.get() else {
             self.metrics.rejected(Rejection::NotLoaded);
             if let Some(log) = &self.log {
-                log.error(NOT_LOADED, None);
+                log.error(NOT_LOADED, None, None);
             }
             return Verdict::Deny(Denial {
                 status: NOT_LOADED_STATUS,

@@ -2,7 +2,9 @@
 //! Caddy `forward_auth`, Traefik `ForwardAuth`) on one listener, and the admin listener
 //! (`/metrics`, `/healthz`, `/readyz`).
 //!
-//! A check is any request to the check listener. The original request is read from:
+//! A check is any request to the check listener. The original request is read with
+//! `meshgate-http`'s forwarded mapping (the same as the tower layer's), completed for Envoy's
+//! HTTP ext_authz, which sends the original request line as the check's own:
 //!
 //! | field | first of |
 //! |---|---|
@@ -10,24 +12,26 @@
 //! | path | `X-Forwarded-Uri`, `X-Original-URI`, the check's own path and query without the configured prefix |
 //! | host | `X-Forwarded-Host`, `X-Original-Host`, `Host` |
 //! | `source.ip` | `X-Real-IP`, the last `X-Forwarded-For` entry (the client as the proxy in front saw it) |
-//! | `source.remote_ip` | the first `X-Forwarded-For` entry, when there are several |
+//! | `source.remote_ip` | the first `X-Forwarded-For` entry |
 //! | `source.principal` | the `URI` of `x-forwarded-client-cert`, when trusted |
 //! | `request.auth` | the configured JWT payload header, when set |
+//!
+//! A forwarding header sent twice is ambiguous and refused (the check is denied).
 //!
 //! `200` allows (empty body); a denial is the configured status (403) with a plain-text body
 //! and, when the rule may be revealed, `x-meshgate-denied-by`.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, HeaderValue, Request as HttpRequest, Response, StatusCode};
+use axum::http::{
+    HeaderMap, HeaderName, HeaderValue, Request as HttpRequest, Response, StatusCode,
+};
 use axum::routing::get;
 use meshgate::Request;
-use meshgate::request::Pairs;
 
 use crate::Mapping;
 use crate::attrs::{self, Unreadable};
@@ -41,6 +45,8 @@ pub struct Checker {
     pub state: Arc<State>,
     /// How checks are mapped.
     pub mapping: Arc<Mapping>,
+    /// `meshgate-http`'s forwarded mapping, built from `mapping` ([`forwarded_mapping`]).
+    pub forwarded: Arc<meshgate_http::Mapping>,
     /// Largest total size of a check's headers.
     pub max_request_bytes: usize,
 }
@@ -84,12 +90,11 @@ async fn check(
     request: HttpRequest<Body>,
 ) -> Response<Body> {
     let started = Instant::now();
-    let (parts, _body) = request.into_parts();
-    let size: usize = parts
-        .headers
+    let size: usize = request
+        .headers()
         .iter()
         .map(|(k, v)| k.as_str().len().saturating_add(v.len()))
-        .fold(parts.uri.to_string().len(), usize::saturating_add);
+        .fold(request.uri().to_string().len(), usize::saturating_add);
     let verdict = if size > checker.max_request_bytes {
         checker.state.refuse(
             Rejection::TooLarge,
@@ -99,16 +104,9 @@ async fn check(
             ),
         )
     } else {
-        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        checker.state.decide(
-            started,
-            map(
-                parts.method.as_str(),
-                path,
-                &parts.headers,
-                &checker.mapping,
-            ),
-        )
+        checker
+            .state
+            .decide(started, map(&request, &checker.forwarded, &checker.mapping))
     };
     respond(&verdict)
 }
@@ -155,66 +153,64 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<Cow<'h, str>>
     }))
 }
 
-fn first_header<'h>(
-    headers: &'h HeaderMap,
-    names: &[&str],
-) -> Result<Option<Cow<'h, str>>, Unreadable> {
-    for name in names {
-        if let Some(v) = header(headers, name)? {
-            return Ok(Some(v));
-        }
+/// The mapping of `meshgate-http` (forwarded origin) that [`map`] starts from.
+pub fn forwarded_mapping(mapping: &Mapping) -> Result<meshgate_http::Mapping, String> {
+    let mut m = meshgate_http::Mapping::new()
+        .origin(meshgate_http::Origin::Forwarded)
+        .trust_xfcc(mapping.trust_xfcc);
+    for name in &mapping.headers {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("`{name}` is not a header name"))?;
+        m = m.header(header);
     }
-    Ok(None)
+    if let Some(s) = &mapping.destination_service {
+        m = m.destination_service(s.clone());
+    }
+    if let Some(ns) = &mapping.destination_namespace {
+        m = m.destination_namespace(ns.clone());
+    }
+    for (k, v) in &mapping.destination_labels {
+        m = m.destination_label(k.clone(), v.clone());
+    }
+    Ok(m)
 }
 
-/// A check (its method, path and query, headers) as a meshgate request.
-pub fn map<'a>(
-    method: &'a str,
-    path: &'a str,
-    headers: &'a HeaderMap,
+/// A check as a meshgate request: `meshgate-http`'s forwarded mapping (the `X-Forwarded-*` and
+/// `X-Original-*` headers, `X-Forwarded-For`, a trusted `x-forwarded-client-cert`, the exposed
+/// headers, the configured destination), completed for Envoy's HTTP ext_authz, which sends the
+/// original method, path (after its `path_prefix`) and `Host` as the check's own, and with
+/// `X-Real-IP`, Istio's peer metadata and a JWT payload header where configured.
+pub fn map<'a, B>(
+    check: &'a HttpRequest<B>,
+    forwarded: &'a meshgate_http::Mapping,
     mapping: &'a Mapping,
 ) -> Result<Request<'a>, Unreadable> {
-    let mut r = Request::default();
-    r.request.method = Some(
-        first_header(headers, &["x-forwarded-method", "x-original-method"])?
-            .unwrap_or(Cow::Borrowed(method)),
-    );
-    r.request.path = Some(
-        match first_header(headers, &["x-forwarded-uri", "x-original-uri"])? {
-            Some(uri) => uri,
-            None => Cow::Borrowed(
-                path.strip_prefix(mapping.http_path_prefix.as_str())
-                    .filter(|rest| rest.starts_with('/'))
-                    .unwrap_or(path),
-            ),
-        },
-    );
-    r.request.host = first_header(headers, &["x-forwarded-host", "x-original-host", "host"])?;
-    let mut exposed = Vec::new();
-    for name in &mapping.headers {
-        if let Some(v) = header(headers, name)? {
-            exposed.push((Cow::Borrowed(name.as_str()), v));
-        }
+    let headers = check.headers();
+    let mut r = forwarded
+        .request(check, jiff::Timestamp::now())
+        .map_err(|e| Unreadable(e.to_string()))?;
+    if r.request.method.is_none() {
+        r.request.method = Some(Cow::Borrowed(check.method().as_str()));
     }
-    r.request.headers = Pairs(Cow::Owned(exposed));
-    let forwarded: Vec<IpAddr> = match header(headers, "x-forwarded-for")? {
-        Some(v) => attrs::forwarded_for(&v)?,
-        None => Vec::new(),
-    };
-    r.source.ip = match header(headers, "x-real-ip")? {
-        Some(v) => Some(
+    if r.request.path.is_none() {
+        let path = check.uri().path_and_query().map_or("/", |p| p.as_str());
+        r.request.path = Some(Cow::Borrowed(
+            path.strip_prefix(mapping.http_path_prefix.as_str())
+                .filter(|rest| rest.starts_with('/'))
+                .unwrap_or(path),
+        ));
+    }
+    if r.request.host.is_none() {
+        r.request.host = match header(headers, "x-original-host")? {
+            Some(h) => Some(h),
+            None => header(headers, "host")?,
+        };
+    }
+    if let Some(v) = header(headers, "x-real-ip")? {
+        r.source.ip = Some(
             attrs::parse_ip(&v)
                 .ok_or_else(|| Unreadable(format!("`X-Real-IP` `{v}` is not an address")))?,
-        ),
-        None => forwarded.last().copied(),
-    };
-    if forwarded.len() > 1 {
-        r.source.remote_ip = forwarded.first().copied();
-    }
-    if mapping.trust_xfcc
-        && let Some(v) = header(headers, "x-forwarded-client-cert")?
-    {
-        r.source.principal = attrs::xfcc_uri(&v).map(Cow::Owned);
+        );
     }
     if mapping.trust_peer_metadata
         && let Some(v) = header(headers, "x-envoy-peer-metadata")?
@@ -226,7 +222,6 @@ pub fn map<'a>(
     {
         r.request.auth = attrs::auth_from_claims(attrs::claims_from_header(&v)?);
     }
-    mapping.destination(&mut r);
     Ok(r)
 }
 
@@ -234,12 +229,20 @@ pub fn map<'a>(
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
+    fn check(path: &str, pairs: &[(&'static str, &'static str)]) -> HttpRequest<()> {
+        let mut b = HttpRequest::get(path);
         for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_static(v));
+            b = b.header(*k, *v);
         }
-        h
+        b.body(()).unwrap()
+    }
+
+    fn decide<'a>(
+        req: &'a HttpRequest<()>,
+        m: &'a Mapping,
+        f: &'a meshgate_http::Mapping,
+    ) -> Request<'a> {
+        map(req, f, m).unwrap()
     }
 
     #[test]
@@ -250,31 +253,40 @@ mod tests {
             destination_namespace: Some("shop".into()),
             ..Mapping::default()
         };
-        let h = headers(&[
-            ("x-forwarded-method", "DELETE"),
-            ("x-forwarded-uri", "/api/items/1?x=y"),
-            ("x-forwarded-host", "shop.example.com"),
-            ("host", "meshgate:9192"),
-            ("x-forwarded-for", "203.0.113.9, 10.0.0.2"),
-            ("x-user", "alice"),
-            ("x-user", "bob"),
-            ("x-forwarded-client-cert", "URI=spiffe://td/ns/a/sa/b"),
-        ]);
-        let r = map("GET", "/auth", &h, &mapping).unwrap();
+        let f = forwarded_mapping(&mapping).unwrap();
+        let req = check(
+            "/auth",
+            &[
+                ("x-forwarded-method", "DELETE"),
+                ("x-forwarded-uri", "/api/items/1?x=y"),
+                ("x-forwarded-host", "shop.example.com"),
+                ("host", "meshgate:9192"),
+                ("x-forwarded-for", "203.0.113.9, 10.0.0.2"),
+                ("x-user", "alice"),
+                ("x-user", "bob"),
+                ("x-forwarded-client-cert", "URI=spiffe://td/ns/a/sa/b"),
+            ],
+        );
+        let r = decide(&req, &mapping, &f);
         assert_eq!(r.request.method.as_deref(), Some("DELETE"));
         assert_eq!(r.path(), Some("/api/items/1"));
         assert_eq!(r.host(), Some("shop.example.com"));
         assert_eq!(r.source.ip, Some("10.0.0.2".parse().unwrap()));
         assert_eq!(r.source.remote_ip, Some("203.0.113.9".parse().unwrap()));
-        let h = headers(&[("x-forwarded-for", "10.0.0.2"), ("x-real-ip", "10.9.9.9")]);
-        let real = map("GET", "/", &h, &mapping).unwrap();
-        assert_eq!(real.source.ip, Some("10.9.9.9".parse().unwrap()));
         assert_eq!(
             r.request.headers.get("x-user").map(|v| v.as_ref()),
             Some("alice,bob")
         );
         assert_eq!(r.source_namespace(), Some("a"));
         assert_eq!(r.destination.namespace.as_deref(), Some("shop"));
+        let req = check(
+            "/",
+            &[("x-forwarded-for", "10.0.0.2"), ("x-real-ip", "10.9.9.9")],
+        );
+        assert_eq!(
+            decide(&req, &mapping, &f).source.ip,
+            Some("10.9.9.9".parse().unwrap())
+        );
     }
 
     #[test]
@@ -283,37 +295,48 @@ mod tests {
             http_path_prefix: "/check".into(),
             ..Mapping::default()
         };
-        let h = headers(&[
-            ("x-original-method", "POST"),
-            ("x-original-uri", "/a/b"),
-            ("host", "h"),
-        ]);
-        let r = map("GET", "/auth", &h, &mapping).unwrap();
+        let f = forwarded_mapping(&mapping).unwrap();
+        let req = check(
+            "/auth",
+            &[
+                ("x-original-method", "POST"),
+                ("x-original-uri", "/a/b"),
+                ("host", "h"),
+            ],
+        );
+        let r = decide(&req, &mapping, &f);
         assert_eq!(r.request.method.as_deref(), Some("POST"));
         assert_eq!(r.path(), Some("/a/b"));
-        let h = headers(&[("host", "api.example.com")]);
-        let r = map("PUT", "/check/api/x?q=1", &h, &mapping).unwrap();
+        assert_eq!(r.host(), Some("h"));
+        let mut req = check("/check/api/x?q=1", &[("host", "api.example.com")]);
+        *req.method_mut() = axum::http::Method::PUT;
+        let r = decide(&req, &mapping, &f);
         assert_eq!(r.request.method.as_deref(), Some("PUT"));
         assert_eq!(r.request.path.as_deref(), Some("/api/x?q=1"));
         assert_eq!(r.host(), Some("api.example.com"));
         // Without a trusted XFCC, the header is ignored.
-        let h = headers(&[("x-forwarded-client-cert", "URI=spiffe://td/ns/a/sa/b")]);
-        assert_eq!(
-            map("GET", "/", &h, &mapping).unwrap().source.principal,
-            None
+        let req = check(
+            "/",
+            &[("x-forwarded-client-cert", "URI=spiffe://td/ns/a/sa/b")],
         );
+        assert_eq!(decide(&req, &mapping, &f).source.principal, None);
     }
 
     #[test]
-    fn unreadable_headers_are_errors() {
+    fn unreadable_or_ambiguous_headers_are_errors() {
         let mapping = Mapping::default();
-        let h = headers(&[("x-forwarded-for", "not-an-ip")]);
-        assert!(map("GET", "/", &h, &mapping).is_err());
-        let mut h = HeaderMap::new();
-        h.insert(
-            "x-forwarded-uri",
-            HeaderValue::from_bytes(b"/\xff").unwrap(),
-        );
-        assert!(map("GET", "/", &h, &mapping).is_err());
+        let f = forwarded_mapping(&mapping).unwrap();
+        for req in [
+            check("/", &[("x-forwarded-for", "not-an-ip")]),
+            check("/", &[("x-real-ip", "nope")]),
+            check("/", &[("x-forwarded-uri", "/a"), ("x-forwarded-uri", "/b")]),
+        ] {
+            assert!(map(&req, &f, &mapping).is_err(), "{req:?}");
+        }
+        let bad = Mapping {
+            headers: vec!["bad header".into()],
+            ..Mapping::default()
+        };
+        assert!(forwarded_mapping(&bad).is_err());
     }
 }

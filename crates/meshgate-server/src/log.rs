@@ -1,8 +1,9 @@
-//! JSON decision logs: one line per check, in the Envoy filter's schema plus the policy version,
-//! the host, and the request's exposed headers and JWT claims with configured names redacted.
+//! JSON decision logs: one line per check, the runtime's shared record
+//! ([`meshgate::DecisionLog`], the Envoy filter's schema plus the policy version), with the
+//! request's exposed headers and JWT claims and the values of configured names redacted.
 //!
 //! ```json
-//! {"allowed":false,"reasons":["no-admin"],"audits":[],"dry_run":[],"errors":[],"mode":"enforce","action":"deny","principal":"spiffe://cluster.local/ns/legacy/sa/old","method":"GET","path":"/api/admin/users","time":"2026-03-30T08:00:00Z","version":"5c0f…","host":"api.example.com","headers":{"x-user":"alice","authorization":"[redacted]"},"claims":{"sub":"alice"}}
+//! {"allowed":false,"reasons":["no-admin"],"audits":[],"dry_run":[],"errors":[],"mode":"enforce","action":"deny","principal":"spiffe://cluster.local/ns/legacy/sa/old","method":"GET","path":"/api/admin/users","time":"2026-03-30T08:00:00Z","version":"5c0f…","headers":{"x-user":"alice","authorization":"[redacted]"},"claims":{"sub":"alice"}}
 //! ```
 //!
 //! A check that could not be decided (no policy loaded, unreadable attributes, a request over
@@ -11,14 +12,8 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use meshgate::decision::{DryRun, EvalError};
-use meshgate::request::{Pairs, Value};
-use meshgate::{Decision, Request};
-use serde::Serialize;
-use serde::ser::SerializeMap;
-
-/// What replaces a redacted value.
-pub const REDACTED: &str = "[redacted]";
+use meshgate::decision_log::{Action, Mode};
+use meshgate::{Decision, DecisionLog as Record, Request};
 
 /// Where decision-log lines go, and which names are redacted.
 pub struct DecisionLog {
@@ -53,145 +48,37 @@ impl DecisionLog {
         version: &str,
         denied: bool,
     ) {
-        let line = Line {
-            allowed: decision.allowed,
-            reasons: &decision.reasons,
-            audits: &decision.audits,
-            dry_run: &decision.dry_run,
-            errors: &decision.errors,
-            mode: "enforce",
-            action: if denied { "deny" } else { "continue" },
-            error: None,
-            principal: request.source.principal.as_deref(),
-            method: request.request.method.as_deref(),
-            path: request.path(),
-            time: request.time,
-            version: Some(version),
-            host: request.request.host.as_deref(),
-            headers: Redacted {
-                pairs: &request.request.headers,
-                redact: &self.redact,
-                ignore_case: true,
-            },
-            claims: Redacted {
-                pairs: &request.request.auth.claims,
-                redact: &self.redact,
-                ignore_case: false,
-            },
+        let action = if denied {
+            Action::Deny
+        } else {
+            Action::Continue
         };
-        self.write(&line);
+        let record = Record::decided(decision, Mode::Enforce, action)
+            .request(request)
+            .version(version)
+            .detail(true, true, &self.redact);
+        self.write(record.to_json());
     }
 
-    /// Logs a check denied before any decision, with why.
-    pub fn error(&self, error: &str, version: Option<&str>) {
-        let none = Pairs::default();
-        let none_claims = Pairs::default();
-        let line = Line {
-            allowed: false,
-            reasons: &[],
-            audits: &[],
-            dry_run: &[],
-            errors: &[],
-            mode: "enforce",
-            action: "deny",
-            error: Some(error),
-            principal: None,
-            method: None,
-            path: None,
-            time: Some(jiff::Timestamp::now()),
-            version,
-            host: None,
-            headers: Redacted {
-                pairs: &none,
-                redact: &self.redact,
-                ignore_case: true,
-            },
-            claims: Redacted {
-                pairs: &none_claims,
-                redact: &self.redact,
-                ignore_case: false,
-            },
-        };
-        self.write(&line);
+    /// Logs a check denied before any decision, with why (and the request as far as it was
+    /// read).
+    pub fn error(&self, error: &str, request: Option<&Request<'_>>, version: Option<&str>) {
+        let mut record = Record::refused(error, Mode::Enforce, Action::Deny);
+        if let Some(r) = request {
+            record = record.request(r).detail(true, true, &self.redact);
+        }
+        if let Some(v) = version {
+            record = record.version(v);
+        }
+        self.write(record.to_json());
     }
 
-    fn write(&self, line: &Line<'_, '_>) {
-        let mut text = match serde_json::to_vec(line) {
-            Ok(text) => text,
-            Err(_) => br#"{"allowed":false,"error":"decision log line not serializable"}"#.to_vec(),
-        };
-        text.push(b'\n');
+    fn write(&self, mut text: String) {
+        text.push('\n');
         if let Ok(mut out) = self.out.lock() {
             // A log that cannot be written must not change the decision: the line is lost.
-            let _ = out.write_all(&text).and_then(|()| out.flush());
+            let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
         }
-    }
-}
-
-/// One line. Field order is the filter's, then the server's additions.
-#[derive(Serialize)]
-struct Line<'a, 'q> {
-    allowed: bool,
-    reasons: &'a [&'a str],
-    audits: &'a [&'a str],
-    dry_run: &'a [DryRun<'a>],
-    errors: &'a [EvalError<'a>],
-    mode: &'static str,
-    action: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    principal: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    method: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    time: Option<jiff::Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    version: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    host: Option<&'a str>,
-    #[serde(skip_serializing_if = "Redacted::is_empty")]
-    headers: Redacted<'a, 'q, std::borrow::Cow<'q, str>>,
-    #[serde(skip_serializing_if = "Redacted::is_empty")]
-    claims: Redacted<'a, 'q, Value<'q>>,
-}
-
-/// Pairs serialized as a JSON object with the redacted names' values replaced.
-struct Redacted<'a, 'q, V: Clone + Serialize> {
-    pairs: &'a Pairs<'q, V>,
-    redact: &'a [String],
-    ignore_case: bool,
-}
-
-impl<V: Clone + Serialize> Redacted<'_, '_, V> {
-    fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
-    }
-
-    fn hidden(&self, name: &str) -> bool {
-        self.redact.iter().any(|r| {
-            if self.ignore_case {
-                r.eq_ignore_ascii_case(name)
-            } else {
-                r == name
-            }
-        })
-    }
-}
-
-impl<V: Clone + Serialize> Serialize for Redacted<'_, '_, V> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.pairs.len()))?;
-        for (name, value) in self.pairs.iter() {
-            if self.hidden(name) {
-                map.serialize_entry(name, REDACTED)?;
-            } else {
-                map.serialize_entry(name, value)?;
-            }
-        }
-        map.end()
     }
 }
 
@@ -239,16 +126,17 @@ mod tests {
         .unwrap();
         let decision = engine.decide(&request);
         log.decision(&request, &decision, "v1", true);
-        log.error("the authorization policy is not loaded", None);
+        log.error("the authorization policy is not loaded", None, None);
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            r#"{"allowed":false,"reasons":["no-admin"],"audits":[],"dry_run":[],"errors":[],"mode":"enforce","action":"deny","principal":"spiffe://td/ns/a/sa/b","method":"GET","path":"/admin/x","time":"2026-01-01T00:00:00Z","version":"v1","host":"h","headers":{"authorization":"[redacted]","x-user":"alice"},"claims":{"sub":"alice","email":"[redacted]"}}"#
+            r#"{"allowed":false,"reasons":["no-admin"],"audits":[],"dry_run":[],"errors":[],"mode":"enforce","action":"deny","principal":"spiffe://td/ns/a/sa/b","method":"GET","path":"/admin/x","time":"2026-01-01T00:00:00Z","version":"v1","headers":{"authorization":"[redacted]","x-user":"alice"},"claims":{"sub":"alice","email":"[redacted]"}}"#
         );
         assert!(!text.contains("s3cret") && !text.contains("a@example.com"));
-        assert!(lines[1].starts_with(
-            r#"{"allowed":false,"reasons":[],"audits":[],"dry_run":[],"errors":[],"mode":"enforce","action":"deny","error":"the authorization policy is not loaded","time":"#
-        ));
+        assert_eq!(
+            lines[1],
+            r#"{"allowed":false,"reasons":[],"audits":[],"dry_run":[],"errors":[],"mode":"enforce","action":"deny","error":"the authorization policy is not loaded"}"#
+        );
     }
 }

@@ -28,6 +28,7 @@ use crate::{Config, LogTarget, Mapping, grpc, http};
 pub struct Server {
     state: Arc<State>,
     mapping: Arc<Mapping>,
+    forwarded: Arc<meshgate_http::Mapping>,
     policy: Vec<PathBuf>,
     reload_interval: Duration,
     permits: Arc<Semaphore>,
@@ -99,6 +100,7 @@ impl Server {
         let mut server = Server {
             state,
             mapping: Arc::new(config.mapping.clone()),
+            forwarded: Arc::new(http::forwarded_mapping(&config.mapping)?),
             policy: config.policy.clone(),
             reload_interval: config.reload_interval,
             permits: Arc::new(Semaphore::new(config.max_concurrent_checks.max(1))),
@@ -217,6 +219,7 @@ impl Server {
             let checker = Checker {
                 state: self.state.clone(),
                 mapping: self.mapping.clone(),
+                forwarded: self.forwarded.clone(),
                 max_request_bytes: self.max_request_bytes,
             };
             let state = self.state.clone();

@@ -16,10 +16,10 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::trace::{self, RuleTrace};
-use super::{condition_exprs, location, or_operand_spans, rule_decls, text};
+use super::{location, text};
 use meshgate::PolicySet;
 use meshgate::eval::Env;
-use meshgate::model::{Cond, Effect};
+use meshgate::model::Effect;
 use meshgate::request::Request;
 
 /// The kinds of rule part.
@@ -151,14 +151,12 @@ impl Coverage {
 
     /// Registers the rules of `set` (so rules no request reaches are reported too).
     pub fn add_set(&mut self, set: &PolicySet) {
-        let decls = rule_decls(set);
         for rule in set.rules() {
             let file = location(set, rule.span).file;
             let rules = self.files.entry(file).or_default();
             if rules.iter().any(|r| r.rule == rule.id) {
                 continue;
             }
-            let (when_exprs, unless_exprs) = condition_exprs(decls.get(&rule.id));
             let mut parts = Vec::new();
             let mut part = |kind, index, of, text: String, span| {
                 parts.push(PartCoverage {
@@ -196,20 +194,15 @@ impl Coverage {
                 );
             }
             let conditions = [
-                (PartKind::When, "when", &when_exprs, &rule.when),
-                (PartKind::Unless, "unless", &unless_exprs, &rule.unless),
+                (PartKind::When, "when", &rule.when),
+                (PartKind::Unless, "unless", &rule.unless),
             ];
-            for (kind, word, exprs, conds) in conditions {
-                for (i, (e, c)) in exprs.iter().zip(conds.iter()).enumerate() {
-                    let written = format!("{word} {}", one_line(text(set, e.span)));
-                    part(kind, i, None, written, e.span);
-                    let operands = or_operand_spans(e);
-                    // The tree's operands are the model's (parentheses and nesting flattened
-                    // alike); anything else would mislabel the counts, so none are listed.
-                    if !matches!(c, Cond::Or(items) if items.len() == operands.len()) {
-                        continue;
-                    }
-                    for (j, span) in operands.into_iter().enumerate() {
+            for (kind, word, conds) in conditions {
+                for (i, c) in conds.iter().enumerate() {
+                    let written = format!("{word} {}", one_line(text(set, c.span)));
+                    part(kind, i, None, written, c.span);
+                    // One span per operand of the model's `or` (validation keeps them).
+                    for (j, &span) in c.operands.iter().enumerate() {
                         let of = Some(PartOf { kind, index: i });
                         part(PartKind::Or, j, of, one_line(text(set, span)), span);
                     }

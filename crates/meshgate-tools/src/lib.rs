@@ -1,6 +1,6 @@
 //! # meshgate-tools
 //!
-//! The policy authoring tools of [meshgate](meshgate): what an operator uses while writing and
+//! The policy authoring tools of [`meshgate`]: what an operator uses while writing and
 //! reviewing policies, as opposed to the decision runtime that a proxy embeds (the `meshgate`
 //! crate, which this crate builds on and which does not depend on it).
 //!
@@ -42,11 +42,8 @@ pub mod lint;
 pub mod testing;
 pub mod trace;
 
-use std::collections::HashMap;
-
 use meshgate::PolicySet;
-use meshgate::span::{FileId, Span};
-use meshgate::syntax::ast::{self, Item};
+use meshgate::span::Span;
 
 /// A decision with owned strings, in the decision's JSON shape and field order (so reports
 /// outlive the policy set and print as `eval` does).
@@ -170,64 +167,4 @@ pub fn text(set: &PolicySet, span: Span) -> &str {
     set.files()
         .get(span.file.0 as usize)
         .map_or("", |f| f.slice(span))
-}
-
-/// The syntax trees of a set's rules, by id (the tree keeps what the model drops: the spans of
-/// whole `when` and `unless` expressions).
-pub fn rule_decls(set: &PolicySet) -> HashMap<String, ast::RuleDecl> {
-    let mut out = HashMap::new();
-    for (i, file) in set.files().iter().enumerate() {
-        let (tree, _) = meshgate::syntax::parse(file, FileId(i as u32));
-        for item in tree.items {
-            if let Item::Rule(r) = item {
-                out.entry(r.id.value.clone()).or_insert(r);
-            }
-        }
-    }
-    out
-}
-
-/// The spans of a rule's `when` and `unless` expressions, in order.
-pub fn condition_spans(decl: Option<&ast::RuleDecl>) -> (Vec<Span>, Vec<Span>) {
-    let (when, unless) = condition_exprs(decl);
-    (
-        when.iter().map(|e| e.span).collect(),
-        unless.iter().map(|e| e.span).collect(),
-    )
-}
-
-/// A rule's `when` and `unless` expressions, in order.
-pub fn condition_exprs(decl: Option<&ast::RuleDecl>) -> (Vec<&ast::Expr>, Vec<&ast::Expr>) {
-    let mut when = Vec::new();
-    let mut unless = Vec::new();
-    for stmt in decl.map(|d| d.body.as_slice()).unwrap_or_default() {
-        match stmt {
-            ast::RuleStmt::When(e) => when.push(e),
-            ast::RuleStmt::Unless(e) => unless.push(e),
-            _ => {}
-        }
-    }
-    (when, unless)
-}
-
-/// The spans of the operands of `e`'s top-level `or`, left to right (none when `e` is not an
-/// `or`). Parentheses leave no node in the tree and validation flattens nested `or`s, so these
-/// are exactly the operands of the model's [`Cond::Or`](meshgate::model::Cond::Or).
-pub fn or_operand_spans(e: &ast::Expr) -> Vec<Span> {
-    if !matches!(e.kind, ast::ExprKind::Or(..)) {
-        return Vec::new();
-    }
-    // An explicit stack: no recursion on input. Right pushed first, so left pops first.
-    let mut out = Vec::new();
-    let mut stack = vec![e];
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            ast::ExprKind::Or(a, b) => {
-                stack.push(b);
-                stack.push(a);
-            }
-            _ => out.push(e.span),
-        }
-    }
-    out
 }

@@ -223,21 +223,8 @@ pub fn or_operands(c: &Cond, env: &Env<'_, '_>, rule: &Rule, want: Truth) -> Vec
     out
 }
 
-/// The truth of a `select` matcher: as [`eval::test`], except that a label missing from a
-/// request that carries destination labels is one the workload does not have (false; a
-/// negated matcher holds), as the evaluator's selection reads it (spec §4.4).
-pub fn select_truth(t: &Test, env: &Env<'_, '_>, rule: &Rule) -> Truth {
-    let truth = eval::test(t, env, rule).unwrap_or(Truth::Unknown);
-    let labelled = !env.request().destination.labels.is_empty();
-    if truth == Truth::Unknown && labelled && matches!(t.attr, Attr::DestLabel(_)) {
-        Truth::from_bool(t.negated)
-    } else {
-        truth
-    }
-}
-
-fn select_trace(c: &Clause, env: &Env<'_, '_>, rule: &Rule) -> (Outcome, Vec<Truth>) {
-    let truths: Vec<Truth> = c.tests.iter().map(|t| select_truth(t, env, rule)).collect();
+fn select_trace(c: &Clause, env: &Env<'_, '_>) -> (Outcome, Vec<Truth>) {
+    let truths: Vec<Truth> = c.tests.iter().map(|t| eval::select_test(t, env)).collect();
     let outcome = if truths.iter().all(|t| t.is_true()) {
         Outcome::Held
     } else {
@@ -249,11 +236,7 @@ fn select_trace(c: &Clause, env: &Env<'_, '_>, rule: &Rule) -> (Outcome, Vec<Tru
 /// Traces `rule` for the request in `env`.
 pub fn trace(rule: &Rule, env: &Env<'_, '_>) -> RuleTrace {
     let mut errors = Vec::new();
-    let select = rule
-        .select
-        .iter()
-        .map(|c| select_trace(c, env, rule))
-        .collect();
+    let select = rule.select.iter().map(|c| select_trace(c, env)).collect();
     let from = rule
         .from
         .iter()
@@ -274,22 +257,22 @@ pub fn trace(rule: &Rule, env: &Env<'_, '_>) -> RuleTrace {
     let when = rule
         .when
         .iter()
-        .map(|c| cond_outcome(c, env, rule, Truth::True, &mut errors))
+        .map(|c| cond_outcome(&c.cond, env, rule, Truth::True, &mut errors))
         .collect();
     let unless = rule
         .unless
         .iter()
-        .map(|c| cond_outcome(c, env, rule, Truth::False, &mut errors))
+        .map(|c| cond_outcome(&c.cond, env, rule, Truth::False, &mut errors))
         .collect();
     let when_or = rule
         .when
         .iter()
-        .map(|c| or_operands(c, env, rule, Truth::True))
+        .map(|c| or_operands(&c.cond, env, rule, Truth::True))
         .collect();
     let unless_or = rule
         .unless
         .iter()
-        .map(|c| or_operands(c, env, rule, Truth::False))
+        .map(|c| or_operands(&c.cond, env, rule, Truth::False))
         .collect();
     RuleTrace {
         select,

@@ -8,6 +8,9 @@
 //! `default allow` that opened the workload; it is empty when nothing allowed the request
 //! (default deny) or when an error denied it.
 
+use std::fmt;
+use std::ops::Deref;
+
 use serde::Serialize;
 use smallvec::SmallVec;
 
@@ -16,22 +19,72 @@ use crate::model::Effect;
 /// The outcome of one decision. Borrows rule ids from the policy set, so building one does not
 /// allocate unless more than two rules land in one list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Decision<'p> {
     /// Whether the request is allowed.
     pub allowed: bool,
     /// The rules that decided: the first matching deny, every matching allow, or the
     /// `default allow` that opened the workload.
-    pub reasons: SmallVec<[&'p str; 2]>,
+    pub reasons: List<&'p str>,
     /// Audit rules that matched.
-    pub audits: SmallVec<[&'p str; 2]>,
+    pub audits: List<&'p str>,
     /// Dry-run rules that matched, with what they would have done.
-    pub dry_run: SmallVec<[DryRun<'p>; 2]>,
+    pub dry_run: List<DryRun<'p>>,
     /// Rules that could not be evaluated. An error in an allow or deny rule denies the request.
     pub errors: Vec<EvalError<'p>>,
 }
 
+/// A list in a [`Decision`], in set order. Read it as a slice (it dereferences to `[T]`); it
+/// holds up to two items without allocating, which is what makes most decisions allocation-free.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct List<T>(SmallVec<[T; 2]>);
+
+impl<T> List<T> {
+    /// The items, in set order.
+    pub fn as_slice(&self) -> &[T] {
+        &self.0
+    }
+
+    pub(crate) fn push(&mut self, item: T) {
+        self.0.push(item);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List(SmallVec::new())
+    }
+}
+
+impl<T> Deref for List<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<'l, T> IntoIterator for &'l List<T> {
+    type Item = &'l T;
+    type IntoIter = std::slice::Iter<'l, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for List<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
 /// A dry-run rule that matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct DryRun<'p> {
     /// The rule id.
     pub rule: &'p str,
@@ -41,6 +94,7 @@ pub struct DryRun<'p> {
 
 /// A rule that could not be evaluated for this request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct EvalError<'p> {
     /// The rule id.
     pub rule: &'p str,
@@ -65,6 +119,24 @@ impl Decision<'_> {
             "`request.path` `{path}` is not normalized: it has {why}; normalize paths before \
              deciding (as Envoy's `normalize_path` and `merge_slashes` do)"
         )))
+    }
+
+    /// Why a denied request was denied, in one line for a response body or a log (`None`
+    /// when it is allowed): ``denied by rule `ID` ``, ``denied: rule `ID` could not be
+    /// evaluated``, `denied: the request could not be evaluated` (an error of the request
+    /// itself, such as a path that is not normalized) or `denied: no rule allows this request`.
+    pub fn denial(&self) -> Option<String> {
+        if self.allowed {
+            return None;
+        }
+        Some(match (self.reasons.first(), self.errors.first()) {
+            (Some(rule), _) => format!("denied by rule `{rule}`"),
+            (None, Some(e)) if e.rule.is_empty() => {
+                "denied: the request could not be evaluated".to_string()
+            }
+            (None, Some(e)) => format!("denied: rule `{}` could not be evaluated", e.rule),
+            (None, None) => "denied: no rule allows this request".to_string(),
+        })
     }
 
     /// Whether no rule matched and the request fell to the default deny.

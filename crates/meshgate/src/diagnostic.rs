@@ -157,6 +157,7 @@ impl Diagnostic {
 /// The JSON shape of a diagnostic: `{severity, code, message, file, line, column, end_line,
 /// end_column, help, snippet}`.
 #[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DiagnosticJson {
     /// `error` or `warning`.
     pub severity: Severity,

@@ -30,7 +30,51 @@
 //! ```
 //!
 //! The language is specified in `spec/language.md`; the JSON shapes of requests and decisions
-//! are those of [`Request`] and [`Decision`].
+//! are those of [`Request`] and [`Decision`], shared by every binding.
+//!
+//! ## A guide to the API
+//!
+//! **Load** policies with [`PolicySet::parse`] (one source) or [`PolicySet::builder`] (several
+//! sources, in set order, with [`PolicyLimits`]). A policy that does not load gives
+//! [`Diagnostics`]: each [`Diagnostic`] has a stable code, a message, a span with line and
+//! column, a help line, and [`Diagnostic::render`] prints it with a snippet of the source.
+//!
+//! ```
+//! use meshgate::PolicySet;
+//!
+//! let err = PolicySet::parse(r#"allow "a" { from namspace "shop" }"#, "p.mgp").unwrap_err();
+//! let d = &err.0[0];
+//! assert_eq!((d.code(), d.start().line, d.start().column), ("unknown-matcher", 1, 18));
+//! assert_eq!(d.help(), Some("did you mean `namespace`?"));
+//! assert!(d.render().contains("p.mgp:1:18"));
+//! ```
+//!
+//! **Decide** with an [`Engine`] compiled from the set: immutable, `Send + Sync`, cheap to
+//! clone, and it answers in time that does not grow with the number of rules. A [`Decision`]
+//! borrows rule ids from the engine: `allowed`, the `reasons` (the deciding rules), the
+//! `audits` and `dry_run` rules that matched, and the `errors` of rules that could not be
+//! evaluated. Anything that cannot be evaluated denies.
+//!
+//! **Reload** without stopping: a [`SharedEngine`] decides against the current [`Snapshot`]
+//! and swaps in a new version atomically; a version that fails to load is refused and the last
+//! good one keeps deciding.
+//!
+//! ```
+//! use meshgate::{PolicySet, Request, SharedEngine};
+//!
+//! let v1 = PolicySet::parse(r#"allow "all" { to path "/**" }"#, "p.mgp")?;
+//! let shared = SharedEngine::new(&v1);
+//! let mut broken = PolicySet::builder();
+//! broken.add_source("p.mgp", "allow {");
+//! assert!(shared.reload(&broken).is_err());
+//! let request = Request::from_json(r#"{"request": {"path": "/x"}}"#)?;
+//! assert!(shared.decide(&request, |_version, d| d.allowed));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! **Requests** come from JSON ([`Request::from_json`], bounded by [`RequestLimits`]) or are
+//! filled in field by field from a proxy's own buffers, borrowing its strings. Every attribute
+//! is optional: a test on an absent one is unknown, never true.
 //!
 //! ## The runtime, and what is not in it
 //!
@@ -57,6 +101,7 @@
 #[doc(hidden)]
 pub mod attr;
 pub mod decision;
+pub mod decision_log;
 pub mod diagnostic;
 mod engine;
 #[doc(hidden)]
@@ -75,7 +120,8 @@ pub mod span;
 pub mod syntax;
 mod validate;
 
-pub use decision::{Decision, DryRun, EvalError};
+pub use decision::{Decision, DryRun, EvalError, List};
+pub use decision_log::DecisionLog;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use engine::{Engine, EngineStats, IndexStats};
 pub use limits::{PolicyLimits, RequestLimits};

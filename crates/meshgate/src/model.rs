@@ -35,9 +35,9 @@ pub struct Rule {
     /// (a rule granting no role is not restricted this way).
     pub grants: Vec<Grant>,
     /// `when` conditions: all must be true.
-    pub when: Vec<Cond>,
+    pub when: Vec<Condition>,
     /// `unless` conditions: all must be false.
-    pub unless: Vec<Cond>,
+    pub unless: Vec<Condition>,
     /// Time zone of `time.hour`, `time.minute`, `time.weekday`, `time.date` (UTC by default).
     pub zone: Zone,
 }
@@ -59,7 +59,7 @@ pub struct DefaultAllow {
 impl Rule {
     /// Whether the rule claims workloads: a non-dry-run allow rule (spec §4.4).
     pub fn claims(&self) -> bool {
-        self.effect == Effect::Allow && !self.dry_run
+        crate::eval::combine::Group::of(self) == crate::eval::combine::Group::Allow
     }
 }
 
@@ -200,6 +200,19 @@ pub enum Cond {
     Has(Attr),
     /// A test; unknown when the attribute is absent.
     Test(Test),
+}
+
+/// A `when` or `unless` condition, with where it is written: the tools (explain, coverage)
+/// point at conditions and at the operands of a top-level `or` without parsing the source again.
+#[derive(Clone, Debug)]
+pub struct Condition {
+    /// What it means.
+    pub cond: Cond,
+    /// The whole expression.
+    pub span: Span,
+    /// When [`cond`](Self::cond) is a [`Cond::Or`], the span of each of its operands, left to
+    /// right (one per item of the `Or`); otherwise empty.
+    pub operands: Vec<Span>,
 }
 
 /// A role, after validation.

@@ -173,33 +173,44 @@ impl PolicySet {
     }
 
     /// The rules, in set order.
+    #[doc(hidden)]
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
     /// The rules, shared (the engine keeps this instead of a copy).
+    #[doc(hidden)]
     pub fn shared_rules(&self) -> Arc<[Rule]> {
         Arc::clone(&self.rules)
     }
 
     /// The `default allow` items, in set order (spec §4.4).
+    #[doc(hidden)]
     pub fn defaults(&self) -> &[DefaultAllow] {
         &self.defaults
     }
 
     /// The defaults, shared (the engine keeps this instead of a copy).
+    #[doc(hidden)]
     pub fn shared_defaults(&self) -> Arc<[DefaultAllow]> {
         Arc::clone(&self.defaults)
     }
 
     /// The rule with this id.
+    #[doc(hidden)]
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }
 
     /// The roles, by name.
+    #[doc(hidden)]
     pub fn roles(&self) -> &HashMap<String, Role> {
         &self.roles
+    }
+
+    /// The ids of the rules, in set order.
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.id.as_str())
     }
 
     /// The sources, in the order added.

@@ -67,6 +67,7 @@ pub struct SourceFile {
 
 /// A line and column, both 1-based; the column counts characters, not bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct LineCol {
     /// 1-based line number.
     pub line: usize,

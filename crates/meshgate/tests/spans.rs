@@ -132,7 +132,21 @@ fn every_span_slices_to_its_text() {
                 assert_eq!(slice(&text, g.span), g.role, "{at}: grant span");
             }
             for c in r.when.iter().chain(&r.unless) {
-                check_cond(&text, c, &at);
+                check_cond(&text, &c.cond, &at);
+                // The whole expression, and each operand of a top-level `or` inside it.
+                let whole = slice(&text, c.span);
+                assert!(!whole.trim().is_empty(), "{at}: empty condition span");
+                match &c.cond {
+                    Cond::Or(items) => assert_eq!(items.len(), c.operands.len(), "{at}: `or`"),
+                    _ => assert!(c.operands.is_empty(), "{at}: operands of a non-`or`"),
+                }
+                for o in &c.operands {
+                    assert!(
+                        c.span.start <= o.start && o.end <= c.span.end,
+                        "{at}: operand `{}` outside `{whole}`",
+                        slice(&text, *o)
+                    );
+                }
             }
             checked += 1;
         }

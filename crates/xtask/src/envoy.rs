@@ -6,6 +6,8 @@
 //!   `cargo xtask test`).
 //! - `cargo xtask envoy --bench [--quick]`: builds it, then times request-headers calls in the
 //!   host at 1,000 and 100,000 rules.
+//! - `cargo xtask envoy --e2e`: builds it, then runs it in a real Envoy
+//!   ([`crate::envoy_e2e::test`], a step of `cargo xtask test`).
 //!
 //! Outputs: `target/wasm/wasm32-unknown-unknown/release/meshgate_envoy.wasm` and
 //! `target/wasm/wasm32-wasip1/release/meshgate_envoy.wasm`, both with the pinned toolchain.
@@ -23,31 +25,39 @@ use crate::util;
 use crate::wasm::{self, Build, Toolchain};
 
 /// The package of the filter.
-const PACKAGE: &str = "meshgate-envoy";
+pub const PACKAGE: &str = "meshgate-envoy";
 /// The file cargo writes for it.
-const WASM_FILE: &str = "meshgate_envoy.wasm";
+pub const WASM_FILE: &str = "meshgate_envoy.wasm";
 /// The WASI target, built where the toolchain has it.
 const WASI_TARGET: &str = "wasm32-wasip1";
 
-/// `cargo xtask envoy [--test] [--bench [--quick]]`.
+/// `cargo xtask envoy [--test] [--e2e] [--bench [--quick]]`.
 pub fn run(args: &[String]) -> util::Result {
     let mut test_only = false;
+    let mut e2e = false;
     let mut bench = false;
     let mut quick = false;
     for a in args {
         match a.as_str() {
             "--test" => test_only = true,
+            "--e2e" => e2e = true,
             "--bench" => bench = true,
             "--quick" => quick = true,
             other => {
                 return Err(format!(
-                    "unknown option `{other}` (expected --test, --bench, --quick)"
+                    "unknown option `{other}` (expected --test, --e2e, --bench, --quick)"
                 ));
             }
         }
     }
-    if test_only {
-        return test();
+    if test_only || e2e {
+        if test_only {
+            test()?;
+        }
+        if e2e {
+            crate::envoy_e2e::test()?;
+        }
+        return Ok(());
     }
     let toolchain = Toolchain::ensure(wasm::TARGET)?;
     let built = build_filter(&toolchain)?;

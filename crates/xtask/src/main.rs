@@ -1,17 +1,21 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //!
-//! - `test`: every test of the project (format, lints, Rust tests, the core's tests again in
-//!   release, conformance corpus, the bindings' suites), installing what it needs.
+//! - `test`: every test of the project (format, lints, API docs, Rust tests, the core's tests
+//!   again in release, conformance corpus, the bindings' suites), installing what it needs.
 //! - `bench [--quick]`: the side-by-side benchmark against the peer engines.
+//! - `bench-envoy [--quick]`: Envoy without a filter, with its RBAC filter and with meshgate.
 //! - `wasm`: the WebAssembly builds (JS package and Envoy filter).
-//! - `envoy [--test] [--bench]`: the Envoy filter, its proxy-wasm host tests and benchmark.
+//! - `envoy [--test] [--e2e] [--bench]`: the Envoy filter, its proxy-wasm host tests, its tests
+//!   in a real Envoy, and the host benchmark.
 //! - `python`: builds the Python extension into its virtual environment.
 //! - `proptest-long`: the equivalence property with 1,000,000 cases.
 //! - `fuzz [--seconds N] [--cmin] [TARGET...]`: the cargo-fuzz targets (`cargo test` replays
 //!   their corpora).
 
 mod bench;
+mod bench_envoy;
 mod envoy;
+mod envoy_e2e;
 mod fuzz;
 mod python;
 mod toolchain;
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
     let result = match task {
         "test" => test(rest),
         "bench" => bench::run(rest),
+        "bench-envoy" => bench_envoy::run(rest),
         "wasm" => wasm::build(rest),
         "envoy" => envoy::run(rest),
         "python" => python::build(rest).map(|_| ()),
@@ -42,7 +47,7 @@ fn main() -> ExitCode {
         "fuzz" => fuzz::run(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|bench [--quick]|wasm|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
+                "usage: cargo xtask <test|bench [--quick]|bench-envoy [--quick]|wasm|envoy [--test] [--e2e] [--bench]|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
             );
             return if task == "help" {
                 ExitCode::SUCCESS
@@ -76,6 +81,22 @@ fn test(args: &[String]) -> util::Result {
             "warnings",
         ])
     })?;
+    // The public API's docs are its guide: broken or private links fail the run.
+    util::step("cargo doc", || {
+        util::cargo_env(
+            &[
+                "doc",
+                "--no-deps",
+                "-p",
+                "meshgate",
+                "-p",
+                "meshgate-tools",
+                "-p",
+                "meshgate-istio",
+            ],
+            &[("RUSTDOCFLAGS", "-D warnings")],
+        )
+    })?;
     util::step("cargo test", || util::cargo(&["test", "--workspace"]))?;
     // The core's semantics and positions again in the release profile, which is what users,
     // the Python wheel and the Envoy filter run: a compiler has miscompiled this code in
@@ -102,6 +123,7 @@ fn test(args: &[String]) -> util::Result {
     util::step("python bindings", python::test)?;
     util::step("wasm bindings", wasm::test)?;
     util::step("envoy filter in a proxy-wasm host", envoy::test)?;
+    util::step("envoy filter in Envoy 1.40", envoy_e2e::test)?;
     Ok(())
 }
 

@@ -28,20 +28,28 @@ fn venv() -> PathBuf {
     util::root().join("target").join("python-venv")
 }
 
-fn bin(venv: &Path, program: &str) -> PathBuf {
+pub fn bin(venv: &Path, program: &str) -> PathBuf {
     venv.join("bin").join(program)
 }
 
-/// Creates the virtual environment if needed and installs `requirements` into it, unless a
-/// stamp file shows they are already there.
+/// [`ensure_venv_at`] for the bindings' virtual environment.
 fn ensure_venv(requirements: &[&str], stamp_name: &str) -> util::Result<PathBuf> {
-    let venv = venv();
+    ensure_venv_at(venv(), requirements, stamp_name)
+}
+
+/// Creates the virtual environment `venv` if needed and installs `requirements` into it, unless
+/// a stamp file (`stamp_name` in it) shows they are already there. Returns `venv`.
+pub fn ensure_venv_at(
+    venv: PathBuf,
+    requirements: &[&str],
+    stamp_name: &str,
+) -> util::Result<PathBuf> {
     let python = bin(&venv, "python");
     if !python.exists() {
         let host = std::env::var("MESHGATE_PYTHON").unwrap_or_else(|_| "python3".to_string());
         if !util::have(&host) {
             return Err(format!(
-                "`{host}` not found: the Python bindings need CPython 3.9 or newer (set MESHGATE_PYTHON)"
+                "`{host}` not found: CPython 3.9 or newer is needed (set MESHGATE_PYTHON)"
             ));
         }
         util::run(Command::new(&host).arg("-m").arg("venv").arg(&venv))?;

@@ -333,6 +333,11 @@ impl Plugin {
     /// [`Plugin::start`] with resource limits (the benchmark's large policies need more than
     /// one second of CPU and 128 MiB to compile).
     pub fn start_with(configuration: &str, limits: &Limits) -> Plugin {
+        Plugin::try_start(configuration, limits).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts the filter, or says how the host saw it fail to start (with the filter's logs).
+    pub fn try_start(configuration: &str, limits: &Limits) -> Result<Plugin, String> {
         let rt = Runtime::get();
         let logs = Arc::new(Logs::default());
         let metrics = Arc::new(Metrics::default());
@@ -348,15 +353,27 @@ impl Plugin {
             .with_configuration(configuration.as_bytes().to_vec());
         let root = match guest.start(plugin) {
             Ok(Started::Serving(root)) => root,
-            other => panic!("the filter did not start: {other:?}"),
+            other => {
+                let lines: Vec<String> = logs
+                    .0
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .iter()
+                    .map(|(_, l)| l.clone())
+                    .collect();
+                return Err(format!(
+                    "the filter did not start: {other:?}\n{}",
+                    lines.join("\n")
+                ));
+            }
         };
-        Plugin {
+        Ok(Plugin {
             guest,
             root,
             logs,
             metrics,
             clock,
-        }
+        })
     }
 
     /// Delivers a new plugin configuration to the running root (`proxy_on_configure` again);

@@ -3,6 +3,7 @@
 //! `failure_mode_allow`, JWT claims and time windows.
 
 use meshgate_envoy_host_tests::{EnvoyRequest, Plugin, pairs};
+use proxy_wasm_host::Limits;
 use proxy_wasm_host::abi::v0_2_1::types::{Action, LogLevel};
 use serde_json::{Value, json};
 
@@ -342,4 +343,20 @@ fn a_broken_update_keeps_the_policy_loaded_before() {
     assert!(p.reconfigure(&config("allow \"other\" { to path \"/other\" }")));
     assert!(p.request(&EnvoyRequest::get("/other")).continued());
     assert_eq!(p.request(&EnvoyRequest::get("/ok")).status(), Some(403));
+}
+
+#[test]
+fn reject_invalid_tells_the_host_the_configuration_is_invalid() {
+    let bad = json!({ "policy": "allow \"ok\" { to port 70000 }", "reject_invalid": true });
+    let e = Plugin::try_start(&bad.to_string(), &Limits::default())
+        .err()
+        .expect("a rejected configuration");
+    assert!(
+        e.contains("the configuration is rejected (reject_invalid)"),
+        "{e}"
+    );
+    // A good configuration with the option starts as usual.
+    let good = json!({ "policy": "allow \"ok\" { to path \"/ok\" }", "reject_invalid": true });
+    let mut p = Plugin::start(&good.to_string());
+    assert!(p.request(&EnvoyRequest::get("/ok")).continued());
 }

@@ -3,7 +3,7 @@
 //! from which [`super::candidates`] makes candidate values.
 //!
 //! Invariant: an atom evaluates exactly as the evaluator does (it calls [`eval::test`] or
-//! [`eval::cond`], or mirrors [`eval::permission`] part by part), so an expression's value on
+//! [`eval::cond`], or checks one [`eval::PermissionPart`] of a permission), so an expression's value on
 //! a request is the rule's; and every attribute an atom reads has its dimension here, so a
 //! request's class is fixed by its values on the dimensions.
 
@@ -14,7 +14,7 @@ use super::dims::{Dim, dim_of};
 use super::logic::{A, Atom, F, T, U, bits};
 use meshgate::PolicySet;
 use meshgate::attr::Attr;
-use meshgate::eval::{self, Env};
+use meshgate::eval::{self, Env, PartCheck, PermissionPart};
 use meshgate::model::{Clause, Cond, DynPred, Effect, Permission, Pred, Rule, Scalar, Test, Zone};
 use meshgate::pattern::Pattern;
 use meshgate::span::Span;
@@ -197,14 +197,7 @@ impl<'s> Builder<'s> {
             parts.push(self.atom(
                 d,
                 label,
-                Box::new(move |env| {
-                    let m = env.request().request.method.as_deref();
-                    if m.is_some_and(|m| ms.iter().any(|x| x == m)) {
-                        T
-                    } else {
-                        F
-                    }
-                }),
+                Box::new(move |env| held(PermissionPart::Method, p, env)),
             ));
         }
         let d = self.dim(Dim::Attr(Attr::Path));
@@ -214,13 +207,7 @@ impl<'s> Builder<'s> {
         parts.push(self.atom(
             d,
             label,
-            Box::new(move |env| {
-                if env.request().path().is_some_and(|x| p.paths.matches(x)) {
-                    T
-                } else {
-                    F
-                }
-            }),
+            Box::new(move |env| held(PermissionPart::Path, p, env)),
         ));
         if let Some(hosts) = &p.hosts {
             let d = self.dim(Dim::Attr(Attr::Host));
@@ -230,13 +217,7 @@ impl<'s> Builder<'s> {
             parts.push(self.atom(
                 d,
                 label,
-                Box::new(move |env| {
-                    if env.request().host().is_some_and(|h| hosts.matches(h)) {
-                        T
-                    } else {
-                        F
-                    }
-                }),
+                Box::new(move |env| held(PermissionPart::Host, p, env)),
             ));
         }
         if let Some(ports) = &p.ports {
@@ -247,14 +228,7 @@ impl<'s> Builder<'s> {
             parts.push(self.atom(
                 d,
                 label,
-                Box::new(move |env| {
-                    let port = env.request().destination.port.map(i64::from);
-                    if port.is_some_and(|p| ports.iter().any(|&(lo, hi)| lo <= p && p <= hi)) {
-                        T
-                    } else {
-                        F
-                    }
-                }),
+                Box::new(move |env| held(PermissionPart::Port, p, env)),
             ));
         }
         A::And(parts)
@@ -372,11 +346,11 @@ impl<'s> Builder<'s> {
             parts.push(A::Or(perms));
         }
         for c in &r.when {
-            let a = self.cond(c, r);
+            let a = self.cond(&c.cond, r);
             parts.push(A::IsTrue(Box::new(a)));
         }
         for c in &r.unless {
-            let a = self.cond(c, r);
+            let a = self.cond(&c.cond, r);
             parts.push(A::IsFalse(Box::new(a)));
         }
         (A::And(parts), selection)
@@ -394,4 +368,14 @@ pub(super) fn quoted(ps: &[Pattern]) -> String {
 
 pub(super) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A permission part as an atom's value: two-valued, as [`eval::permission`] reads it (an
+/// absent attribute fails the part).
+fn held(part: PermissionPart, p: &Permission, env: &Env<'_, '_>) -> u8 {
+    if part.check(p, env) == PartCheck::Held {
+        T
+    } else {
+        F
+    }
 }

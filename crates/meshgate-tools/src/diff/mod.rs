@@ -32,10 +32,10 @@
 //! Exactness: the diff is exact (every request deciding differently lies in a reported region)
 //! for exact strings, globs whose only wildcard is a trailing `*` or `/**` (they nest or are
 //! disjoint) or a single glob of any shape per attribute, CIDRs, ports, claims (under one key
-//! too, see [`claims`]) and audiences,
+//! too, see `claims`) and audiences,
 //! hours, minutes, weekdays, dates and instants in any zones up to 2100, `has`, `select` and
 //! `default allow` (a side's *fallback*: what it decides when no rule matched, see
-//! [`search::Fallback`]), and context strings, integers and booleans. It is not guaranteed for several distinct globs on one
+//! `search::Fallback`), and context strings, integers and booleans. It is not guaranteed for several distinct globs on one
 //! attribute with a wildcard before the end of one of them (their overlap may not be among the
 //! candidates), for comparisons of one attribute with another, for `contains` on context
 //! lists, and when a limit is reached (more than 1024 list classes, the zones' history, the
@@ -43,21 +43,21 @@
 //!
 //! # Layout and invariants
 //!
-//! - [`dims`]: dimensions and their values ([`dims::Rep`]); setting one dimension of a
+//! - `dims`: dimensions and their values (`dims::Rep`); setting one dimension of a
 //!   request touches nothing else.
-//! - [`builder`]: rules as expressions over atoms, each atom one test of one dimension that
+//! - `builder`: rules as expressions over atoms, each atom one test of one dimension that
 //!   evaluates exactly as the evaluator does; the values the rules write, per dimension.
-//! - [`candidates`] and [`time`]: candidate values per kind of attribute; they reach every
+//! - `candidates` and `time`: candidate values per kind of attribute; they reach every
 //!   class of a dimension, or the report says why not.
-//! - [`classes`]: candidates with the same signature (every atom of the dimension alike) form
+//! - `classes`: candidates with the same signature (every atom of the dimension alike) form
 //!   one class; every value behaves like its class's representative.
-//! - [`logic`]: what truth values an expression can take over some classes; an
+//! - `logic`: what truth values an expression can take over some classes; an
 //!   over-approximation, so cutting a branch on it is sound.
-//! - [`changes`]: the rules removed, added or changed; an unchanged rule decides alike in both
+//! - `changes`: the rules removed, added or changed; an unchanged rule decides alike in both
 //!   sets, so only where a changed rule can match can decisions differ.
-//! - [`search`]: the regions, each decided concretely on an example that lies in it;
-//!   [`claims`] makes the claims of a region fit into one request.
-//! - [`render`]: conditions in words and the report as text.
+//! - `search`: the regions, each decided concretely on an example that lies in it;
+//!   `claims` makes the claims of a region fit into one request.
+//! - `render`: conditions in words and the report as text.
 //!
 //! Together: a request deciding differently falls into some class of every dimension; the
 //! search reaches that combination of classes (no branch holding it is cut), where both sets'

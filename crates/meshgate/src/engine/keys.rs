@@ -18,7 +18,7 @@
 use ipnet::IpNet;
 
 use crate::attr::{Attr, Type};
-use crate::model::{Clause, Cond, Pred, Rule};
+use crate::model::{Clause, Cond, Condition, Pred, Rule};
 use crate::pattern::Pattern;
 
 /// A structure of the index that can be probed with a request's value.
@@ -192,12 +192,12 @@ fn permission_choices(rule: &Rule, out: &mut Vec<Choice>) {
 /// anything that can err: every `when` condition before it cannot err, and if it sits inside an
 /// `and`, that whole `and` cannot err either. Only tests of context values can err (a value of
 /// the wrong kind).
-fn when_choices(when: &[Cond], out: &mut Vec<Choice>) {
+fn when_choices(when: &[Condition], out: &mut Vec<Choice>) {
     for c in when {
-        if can_err(c) {
+        if can_err(&c.cond) {
             return;
         }
-        conjunct_choices(c, out);
+        conjunct_choices(&c.cond, out);
     }
 }
 

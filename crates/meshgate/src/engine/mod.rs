@@ -3,8 +3,8 @@
 //! Rules are split into three groups (enforcing deny rules, enforcing allow rules, and the
 //! observing ones: audit and dry-run), and each group gets an [`index::Index`] that yields the
 //! few rules that may match a request. Only those are evaluated, with the same evaluation code
-//! as the reference evaluator, and the results are assembled exactly as the reference assembles
-//! them (see [`crate::eval::reference`]). A decision takes no lock and, for a request whose
+//! as the reference evaluator, and their outcomes go through the same decision procedure
+//! ([`crate::eval::combine`]). A decision takes no lock and, for a request whose
 //! strings are borrowed, allocates nothing unless more than eight rules of one group match.
 //!
 //! It fails closed: a rule id the index yields but the engine cannot look up is an evaluation
@@ -24,9 +24,10 @@ use smallvec::SmallVec;
 pub use index::IndexStats;
 
 use crate::PolicySet;
-use crate::decision::{Decision, DryRun, EvalError};
-use crate::eval::{self, Env};
-use crate::model::{DefaultAllow, Effect, Rule};
+use crate::decision::Decision;
+use crate::eval::Env;
+use crate::eval::combine::{self, Group, Groups, Outcome};
+use crate::model::{DefaultAllow, Rule};
 use crate::request::Request;
 use keys::Purpose;
 
@@ -72,8 +73,8 @@ impl std::fmt::Debug for Engine {
 /// Ids of matching rules, collected on the stack.
 type Hits = SmallVec<[u32; 8]>;
 
-/// Rules that could not be evaluated: their ids and the errors.
-type Errors = Vec<(u32, String)>;
+/// Rules that could not be evaluated: their ids (the index's and the rule's) and the errors.
+type Errors<'e> = Vec<(u32, &'e str, String)>;
 
 impl Engine {
     /// Compiles a policy set.
@@ -87,10 +88,10 @@ impl Engine {
                 .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
                 .collect()
         };
-        let deny = group(|r| !r.dry_run && r.effect == Effect::Deny);
+        let deny = group(|r| Group::of(r) == Group::Deny);
         // The enforcing allow rules, which are also the ones that claim workloads (§4.4).
-        let allow = group(Rule::claims);
-        let observe = group(|r| r.dry_run || r.effect == Effect::Audit);
+        let allow = group(|r| Group::of(r) == Group::Allow);
+        let observe = group(|r| Group::of(r) == Group::Observe);
         let defaults = set.shared_defaults();
         let claims = (!defaults.is_empty()).then(|| claims::Claims::build(&rules, &allow));
         let compiled = Compiled {
@@ -106,7 +107,8 @@ impl Engine {
         }
     }
 
-    /// The rules, in set order.
+    /// The rules, in set order (the model is internal: see the crate docs).
+    #[doc(hidden)]
     pub fn rules(&self) -> &[Rule] {
         &self.inner.rules
     }
@@ -124,116 +126,87 @@ impl Engine {
 
     /// Decides a request. Returns exactly what [`PolicySet::decide_reference`] returns.
     pub fn decide<'e>(&'e self, request: &Request<'_>) -> Decision<'e> {
-        if let Some(d) = Decision::for_abnormal_path(request) {
-            return d;
-        }
-        let c = &*self.inner;
-        let env = Env::new(request);
-        let none = |_: &crate::attr::Attr| false;
-        let mut d = Decision::default();
-
-        // Deny rules: the first in set order that matches or errors decides.
-        let mut first: Option<(u32, Option<String>)> = None;
-        c.deny.candidates(&env, none, |id| {
-            if first.as_ref().is_some_and(|(f, _)| *f <= id) {
-                return;
-            }
-            match c.eval(id, &env) {
-                Ok(true) => first = Some((id, None)),
-                Ok(false) => {}
-                Err(message) => first = Some((id, Some(message))),
-            }
-        });
-        if let Some((id, outcome)) = first {
-            match outcome {
-                None => d.reasons.push(c.id_of(id)),
-                Some(message) => d.errors.push(EvalError {
-                    rule: c.id_of(id),
-                    message,
-                }),
-            }
-        } else {
-            // Allow rules: all of them; any error denies.
-            let (hits, errors) = c.matches(&c.allow, &env);
-            if errors.is_empty() {
-                d.reasons.extend(hits.iter().map(|&id| c.id_of(id)));
-                d.allowed = !d.reasons.is_empty();
-                if !d.allowed
-                    && let Some(default) = c.defaults.iter().find(|x| eval::opens(x, &env))
-                {
-                    let claimed = c
-                        .claims
-                        .as_ref()
-                        .is_none_or(|claims| claims.claimed(&c.rules, &env));
-                    if !claimed {
-                        d.reasons.push(default.id.as_str());
-                        d.allowed = true;
-                    }
-                }
-            } else {
-                c.push_errors(&mut d, errors);
-            }
-        }
-
-        // Audit and dry-run rules: reported, never deciding.
-        let (hits, errors) = c.matches(&c.observe, &env);
-        for &id in &hits {
-            match c.rules.get(id as usize) {
-                Some(r) if r.dry_run => d.dry_run.push(DryRun {
-                    rule: &r.id,
-                    effect: r.effect,
-                }),
-                Some(r) => d.audits.push(r.id.as_str()),
-                None => {}
-            }
-        }
-        c.push_errors(&mut d, errors);
-        d
+        combine::decide(&Indexed(&self.inner), request)
     }
 }
 
-impl Compiled {
-    /// Evaluates rule `id`. A rule the engine cannot find is an error, never a non-match.
-    fn eval(&self, id: u32, env: &Env<'_, '_>) -> eval::EvalResult<bool> {
-        match self.rules.get(id as usize) {
-            Some(r) => eval::rule(r, env),
-            None => Err(missing(id)),
-        }
+/// A compiled engine, as the decision procedure reads it.
+struct Indexed<'e>(&'e Compiled);
+
+impl<'e> Groups<'e> for Indexed<'e> {
+    fn first_deny(&self, env: &Env<'_, '_>) -> Option<Outcome<'e>> {
+        // Candidates come in index order, not set order: keep the earliest that decides.
+        let mut first: Option<(u32, Outcome<'e>)> = None;
+        self.0.deny.candidates(
+            env,
+            |_| false,
+            |id| {
+                if first.as_ref().is_some_and(|(f, _)| *f <= id) {
+                    return;
+                }
+                if let Some(o) = self.0.outcome(id, env) {
+                    first = Some((id, o));
+                }
+            },
+        );
+        first.map(|(_, o)| o)
     }
 
-    /// The id of rule `id`, or `""` when it cannot be found (its error says so).
-    fn id_of(&self, id: u32) -> &str {
-        self.rules.get(id as usize).map_or("", |r| r.id.as_str())
-    }
-
-    /// Every candidate of `index` that matches, and every one that errs, each once and in
-    /// set order.
-    fn matches(&self, index: &index::Index, env: &Env<'_, '_>) -> (Hits, Errors) {
+    fn outcomes(&self, group: Group, env: &Env<'_, '_>, mut each: impl FnMut(Outcome<'e>)) {
+        let index = match group {
+            // Not asked by the procedure; answered all the same.
+            Group::Deny => &self.0.deny,
+            Group::Allow => &self.0.allow,
+            Group::Observe => &self.0.observe,
+        };
         let mut hits = Hits::new();
         let mut errors = Errors::new();
         index.candidates(
             env,
             |_| false,
-            |id| match self.eval(id, env) {
-                Ok(true) => hits.push(id),
-                Ok(false) => {}
-                Err(message) => errors.push((id, message)),
+            |id| match self.0.outcome(id, env) {
+                Some(Outcome::Match(_)) => hits.push(id),
+                Some(Outcome::Error { rule, message }) => errors.push((id, rule, message)),
+                None => {}
             },
         );
         // A rule may be yielded once per value of a multi-valued attribute.
         hits.sort_unstable();
         hits.dedup();
-        errors.sort_by_key(|(id, _)| *id);
-        errors.dedup_by_key(|(id, _)| *id);
-        (hits, errors)
+        errors.sort_by_key(|(id, ..)| *id);
+        errors.dedup_by_key(|(id, ..)| *id);
+        for id in hits {
+            if let Some(rule) = self.0.rules.get(id as usize) {
+                each(Outcome::Match(rule));
+            }
+        }
+        for (_, rule, message) in errors {
+            each(Outcome::Error { rule, message });
+        }
     }
 
-    fn push_errors<'e>(&'e self, d: &mut Decision<'e>, errors: Errors) {
-        for (id, message) in errors {
-            d.errors.push(EvalError {
-                rule: self.id_of(id),
-                message,
-            });
+    fn claimed(&self, env: &Env<'_, '_>) -> bool {
+        // No claims index means no defaults, and then nothing asks; claim all the same.
+        self.0
+            .claims
+            .as_ref()
+            .is_none_or(|claims| claims.claimed(&self.0.rules, env))
+    }
+
+    fn defaults(&self) -> &'e [DefaultAllow] {
+        &self.0.defaults
+    }
+}
+
+impl Compiled {
+    /// The outcome of rule `id`. A rule the engine cannot find is an error, never a non-match.
+    fn outcome<'e>(&'e self, id: u32, env: &Env<'_, '_>) -> Option<Outcome<'e>> {
+        match self.rules.get(id as usize) {
+            Some(r) => combine::outcome(r, env),
+            None => Some(Outcome::Error {
+                rule: "",
+                message: missing(id),
+            }),
         }
     }
 }
@@ -248,6 +221,7 @@ fn missing(id: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Effect;
 
     fn assert_send_sync<T: Send + Sync>() {}
 

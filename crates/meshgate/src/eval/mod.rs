@@ -6,6 +6,7 @@
 //! false, `and`/`or` evaluate left to right and stop early.
 
 mod attrs;
+pub mod combine;
 pub mod reference;
 mod truth;
 
@@ -63,28 +64,79 @@ pub fn clause(c: &Clause, env: &Env<'_, '_>, rule: &Rule) -> bool {
         .all(|t| matches!(test(t, env, rule), Ok(Truth::True)))
 }
 
-/// Whether a permission holds for the request.
+/// Whether a permission holds for the request: its method, path, host and port parts all
+/// hold (see [`PermissionPart`]), checked in that order and stopping at the first that fails.
 pub fn permission(p: &Permission, env: &Env<'_, '_>) -> bool {
-    let req = env.request();
-    let method_ok = match &p.methods {
-        None => true,
-        Some(ms) => req
-            .request
-            .method
-            .as_deref()
-            .is_some_and(|m| ms.iter().any(|x| x == m)),
-    };
-    method_ok
-        && req.path().is_some_and(|path| p.paths.matches(path))
-        && p.hosts
-            .as_ref()
-            .is_none_or(|hs| req.host().is_some_and(|h| hs.matches(h)))
-        && p.ports.as_ref().is_none_or(|ps| {
-            req.destination.port.is_some_and(|port| {
-                ps.iter()
-                    .any(|&(lo, hi)| lo <= i64::from(port) && i64::from(port) <= hi)
-            })
-        })
+    PermissionPart::ALL
+        .iter()
+        .all(|part| part.check(p, env) == PartCheck::Held)
+}
+
+/// A part of a permission (`permit METHODS on PATHS [host HOSTS] [port PORTS]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PermissionPart {
+    /// The methods (none listed: any method).
+    Method,
+    /// The path patterns (always given).
+    Path,
+    /// The host patterns (none given: any host).
+    Host,
+    /// The port ranges (none given: any port).
+    Port,
+}
+
+/// How a permission part fares against a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartCheck {
+    /// It holds (or the permission does not restrict it).
+    Held,
+    /// The request lacks the attribute the part restricts.
+    Absent,
+    /// The request's value is not one the part allows.
+    Missed,
+}
+
+impl PermissionPart {
+    /// Every part, in the order [`permission`] checks them.
+    pub const ALL: [PermissionPart; 4] = [
+        PermissionPart::Method,
+        PermissionPart::Path,
+        PermissionPart::Host,
+        PermissionPart::Port,
+    ];
+
+    /// How this part of `p` fares against the request.
+    pub fn check(self, p: &Permission, env: &Env<'_, '_>) -> PartCheck {
+        let req = env.request();
+        let verdict = |value: Option<bool>| match value {
+            None => PartCheck::Absent,
+            Some(true) => PartCheck::Held,
+            Some(false) => PartCheck::Missed,
+        };
+        match self {
+            PermissionPart::Method => match &p.methods {
+                None => PartCheck::Held,
+                Some(ms) => verdict(
+                    req.request
+                        .method
+                        .as_deref()
+                        .map(|m| ms.iter().any(|x| x == m)),
+                ),
+            },
+            PermissionPart::Path => verdict(req.path().map(|path| p.paths.matches(path))),
+            PermissionPart::Host => match &p.hosts {
+                None => PartCheck::Held,
+                Some(hs) => verdict(req.host().map(|h| hs.matches(h))),
+            },
+            PermissionPart::Port => match &p.ports {
+                None => PartCheck::Held,
+                Some(ps) => verdict(req.destination.port.map(|port| {
+                    ps.iter()
+                        .any(|&(lo, hi)| lo <= i64::from(port) && i64::from(port) <= hi)
+                })),
+            },
+        }
+    }
 }
 
 /// Whether the rule's scope holds: some `select` clause, some `from` clause, some `to` clause
@@ -121,18 +173,11 @@ fn selection_of(clauses: &[Clause], env: &Env<'_, '_>) -> Truth {
     if clauses.is_empty() {
         return Truth::True;
     }
-    let zone = Zone::default();
-    let labelled = !env.request().destination.labels.is_empty();
     let mut any = Truth::False;
     for c in clauses {
         let mut all = Truth::True;
         for t in &c.tests {
-            let mut truth =
-                attrs::eval_pred(&t.attr, &t.pred, env, &zone).unwrap_or(Truth::Unknown);
-            if truth == Truth::Unknown && labelled && matches!(t.attr, Attr::DestLabel(_)) {
-                truth = Truth::False;
-            }
-            match if t.negated { truth.negate() } else { truth } {
+            match select_test(t, env) {
                 Truth::False => {
                     all = Truth::False;
                     break;
@@ -150,15 +195,29 @@ fn selection_of(clauses: &[Clause], env: &Env<'_, '_>) -> Truth {
     any
 }
 
+/// The truth of one `select` matcher (see [`selection`] for how labels are read). Selection
+/// matchers are strings, which never err and need no time zone.
+pub fn select_test(t: &Test, env: &Env<'_, '_>) -> Truth {
+    let mut truth =
+        attrs::eval_pred(&t.attr, &t.pred, env, &Zone::default()).unwrap_or(Truth::Unknown);
+    if truth == Truth::Unknown
+        && matches!(t.attr, Attr::DestLabel(_))
+        && !env.request().destination.labels.is_empty()
+    {
+        truth = Truth::False;
+    }
+    if t.negated { truth.negate() } else { truth }
+}
+
 /// Whether the rule's conditions hold: every `when` true, then every `unless` false, in order.
 pub fn conditions(rule: &Rule, env: &Env<'_, '_>) -> EvalResult<bool> {
     for c in &rule.when {
-        if !cond(c, env, rule)?.is_true() {
+        if !cond(&c.cond, env, rule)?.is_true() {
             return Ok(false);
         }
     }
     for c in &rule.unless {
-        if cond(c, env, rule)? != Truth::False {
+        if cond(&c.cond, env, rule)? != Truth::False {
             return Ok(false);
         }
     }

@@ -1,6 +1,6 @@
 //! The syntax tree: what the operator wrote, with a span on every node.
 //!
-//! Nothing here is checked beyond the grammar; [`crate::validate`] turns it into the model.
+//! Nothing here is checked beyond the grammar; validation (`crate::validate`) turns it into the model.
 
 use std::net::IpAddr;
 

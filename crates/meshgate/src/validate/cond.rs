@@ -4,7 +4,7 @@
 use super::Ctx;
 use super::literals;
 use crate::attr::{self, Attr, ResolveError, Type};
-use crate::model::{Cond, DynPred, Pred, Scalar, Test};
+use crate::model::{Cond, Condition, DynPred, Pred, Scalar, Test};
 use crate::pattern::{Pattern, PatternSet};
 use crate::span::Span;
 use crate::syntax::ast::{AttrRef, CmpOp, Expr, ExprKind, Lit, LitKind, Operand};
@@ -58,7 +58,7 @@ pub fn resolve(cx: &mut Ctx<'_>, a: &AttrRef) -> Option<Attr> {
 /// (parentheses and `not`; the operands of an `and`/`or` chain count once, as written).
 ///
 /// [`PolicyLimits::max_expression_depth`]: crate::PolicyLimits::max_expression_depth
-pub fn check_depth(cx: &mut Ctx<'_>, e: &Expr) -> Option<()> {
+fn check_depth(cx: &mut Ctx<'_>, e: &Expr) -> Option<()> {
     let limit = cx.limits.max_expression_depth;
     // Chains are stored as balanced trees of `And`/`Or`: a level of nesting as written is a
     // `not`, or a chain under a `not` or under a chain of the other operator (parentheses).
@@ -99,6 +99,49 @@ pub fn check_depth(cx: &mut Ctx<'_>, e: &Expr) -> Option<()> {
         }
         None => Some(()),
     }
+}
+
+/// Lowers a whole `when` or `unless` expression, keeping where it is written (see
+/// [`Condition`]).
+pub fn condition(cx: &mut Ctx<'_>, e: &Expr) -> Option<Condition> {
+    check_depth(cx, e)?;
+    let cond = lower(cx, e)?;
+    let operands = match &cond {
+        Cond::Or(items) => {
+            let spans = or_operand_spans(e);
+            // Lowering flattens exactly the tree's `or` nodes (parentheses leave none), so the
+            // counts agree; were they ever not to, each operand points at the whole expression
+            // rather than at a wrong one.
+            if spans.len() == items.len() {
+                spans
+            } else {
+                vec![e.span; items.len()]
+            }
+        }
+        _ => Vec::new(),
+    };
+    Some(Condition {
+        cond,
+        span: e.span,
+        operands,
+    })
+}
+
+/// The spans of the operands of `e`'s top-level `or`, left to right.
+fn or_operand_spans(e: &Expr) -> Vec<Span> {
+    // An explicit stack: no recursion on input. Right pushed first, so left pops first.
+    let mut out = Vec::new();
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            ExprKind::Or(a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            _ => out.push(e.span),
+        }
+    }
+    out
 }
 
 /// Lowers an expression.

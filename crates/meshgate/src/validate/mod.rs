@@ -352,12 +352,12 @@ fn rule(
                 }
             }
             RuleStmt::When(e) => {
-                if let Some(c) = cond::check_depth(cx, e).and_then(|()| cond::lower(cx, e)) {
+                if let Some(c) = cond::condition(cx, e) {
                     rule.when.push(c);
                 }
             }
             RuleStmt::Unless(e) => {
-                if let Some(c) = cond::check_depth(cx, e).and_then(|()| cond::lower(cx, e)) {
+                if let Some(c) = cond::condition(cx, e) {
                     rule.unless.push(c);
                 }
             }

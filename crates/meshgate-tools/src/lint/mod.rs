@@ -17,6 +17,11 @@
 //! | `deny-absent-bypass` | a deny rule with a negated test (`not namespace "prod"`, `!=`, `unless`) does not apply when the attribute is absent, so a request without it slips past |
 
 use std::collections::{HashMap, HashSet};
+
+mod redundancy;
+
+use redundancy::redundancy;
+pub(crate) use redundancy::{body_key, text_key};
 use std::sync::Arc;
 
 use meshgate::PolicySet;
@@ -222,9 +227,13 @@ fn required_tests<'r>(rule: &'r Rule, out: &mut Vec<&'r Test>) -> bool {
     }
     let mut constant_false = false;
     for c in &rule.when {
-        constant_false |= walk(c, out);
+        constant_false |= walk(&c.cond, out);
     }
-    constant_false || rule.unless.iter().any(|c| matches!(c, Cond::Const(true)))
+    constant_false
+        || rule
+            .unless
+            .iter()
+            .any(|c| matches!(c.cond, Cond::Const(true)))
 }
 
 fn is_time(attr: &Attr) -> bool {
@@ -405,12 +414,12 @@ fn negated_attrs(r: &Rule) -> Vec<(Attr, Span)> {
         }
     }
     for c in &r.when {
-        in_cond(c, false, &mut found);
+        in_cond(&c.cond, false, &mut found);
     }
     // An `unless` must be false for the rule to match: a plain test in it is unknown when
     // its attribute is absent, so the deny does not apply.
     for c in &r.unless {
-        in_cond(c, true, &mut found);
+        in_cond(&c.cond, true, &mut found);
     }
     let mut out: Vec<(Attr, Span)> = Vec::new();
     for (a, s) in found {
@@ -432,7 +441,7 @@ fn absence_denied(attr: &Attr, rules: &[&Rule]) -> bool {
             && r.when.is_empty()
             && r.unless
                 .iter()
-                .any(|c| matches!(c, Cond::Has(a) if a == attr))
+                .any(|c| matches!(&c.cond, Cond::Has(a) if a == attr))
     })
 }
 
@@ -456,208 +465,6 @@ fn short(attr: &Attr) -> String {
     last.trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .replace('_', "-")
 }
-
-// ---------------------------------------------------------------------------------------------
-// Shadowed, subsumed and duplicate rules.
-
-/// Whether `a` holding implies `b` holding (same attribute, `a`'s values within `b`'s).
-fn test_implies(a: &Test, b: &Test) -> bool {
-    if a.attr != b.attr || a.negated != b.negated {
-        return false;
-    }
-    match (&a.pred, &b.pred) {
-        (Pred::Str(x), Pred::Str(y)) if !a.negated => {
-            x.0.iter()
-                .all(|p| y.0.iter().any(|q| q == p) || (!p.is_glob() && y.matches(p.as_str())))
-        }
-        (Pred::Str(x), Pred::Str(y)) => x == y,
-        (Pred::Ip(x), Pred::Ip(y)) if !a.negated => {
-            x.iter().all(|n| y.iter().any(|m| m.contains(n)))
-        }
-        (Pred::Int(x), Pred::Int(y)) if !a.negated => x
-            .iter()
-            .all(|&(lo, hi)| y.iter().any(|&(l2, h2)| l2 <= lo && hi <= h2)),
-        _ => false,
-    }
-}
-
-/// Whether every request satisfying clause `a` satisfies clause `b`.
-fn clause_implies(a: &Clause, b: &Clause) -> bool {
-    b.tests
-        .iter()
-        .all(|tb| a.tests.iter().any(|ta| test_implies(ta, tb)))
-}
-
-/// Whether every request that satisfies some clause of `a` satisfies some clause of `b` (no
-/// clauses mean "anything").
-fn clauses_imply(a: &[Clause], b: &[Clause]) -> bool {
-    if b.is_empty() {
-        return true;
-    }
-    !a.is_empty() && a.iter().all(|ca| b.iter().any(|cb| clause_implies(ca, cb)))
-}
-
-/// Whether rule `b` matches every request rule `a` matches, judged on structure: `b` has no
-/// conditions, its clauses (`select` too) follow from `a`'s, and it grants at least `a`'s
-/// roles.
-fn rule_implies(a: &Rule, b: &Rule) -> bool {
-    let grants = b.grants.is_empty()
-        || (!a.grants.is_empty()
-            && a.grants
-                .iter()
-                .all(|g| b.grants.iter().any(|h| h.role == g.role)));
-    b.when.is_empty()
-        && b.unless.is_empty()
-        && grants
-        && clauses_imply(&a.select, &b.select)
-        && clauses_imply(&a.from, &b.from)
-        && clauses_imply(&a.to, &b.to)
-}
-
-/// The rule's text from its `{`, without white space and comments: equal for rules that say
-/// the same thing in the same words.
-pub(crate) fn body_key(set: &PolicySet, r: &Rule) -> String {
-    let body = Span {
-        start: r.id_span.end,
-        ..r.span
-    };
-    format!(
-        "{}|{}|{}",
-        r.effect.as_str(),
-        r.dry_run,
-        text_key(set, body)
-    )
-}
-
-/// The text `span` covers, without white space and comments (kept between two words, and in
-/// strings): equal for texts that say the same thing in the same words.
-pub(crate) fn text_key(set: &PolicySet, span: Span) -> String {
-    let text = super::text(set, span);
-    let word = |c: char| c.is_alphanumeric() || "_-.:/+\"*".contains(c);
-    let mut out = String::new();
-    let (mut in_comment, mut in_string, mut escaped, mut gap) = (false, false, false, false);
-    for c in text.chars() {
-        if in_comment {
-            in_comment = c != '\n';
-            gap = true;
-            continue;
-        }
-        if in_string {
-            out.push(c);
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        if c == '#' {
-            in_comment = true;
-            continue;
-        }
-        if c.is_whitespace() {
-            gap = true;
-            continue;
-        }
-        // White space matters only between two words.
-        if gap && out.chars().next_back().is_some_and(word) && word(c) {
-            out.push(' ');
-        }
-        gap = false;
-        if c == '"' {
-            in_string = true;
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn redundancy(l: &mut Linter<'_>, rules: &[&Rule], never: &HashSet<&str>) {
-    let live: Vec<&Rule> = rules
-        .iter()
-        .copied()
-        .filter(|r| !never.contains(r.id.as_str()))
-        .collect();
-    let mut reported: HashSet<&str> = HashSet::new();
-    // Duplicates: the later of two rules that say the same thing.
-    for (i, r) in live.iter().enumerate() {
-        let key = body_key(l.set, r);
-        let same_zone = |o: &Rule| o.zone.name == r.zone.name;
-        if let Some(first) = live.iter().take(i).find(|o| {
-            o.effect == r.effect
-                && o.dry_run == r.dry_run
-                && same_zone(o)
-                && (body_key(l.set, o) == key || (rule_implies(r, o) && rule_implies(o, r)))
-        }) {
-            let at = l.at(first.id_span);
-            l.warn(
-                "duplicate-rule",
-                format!(
-                    "{} {:?} says the same as {:?}",
-                    r.effect.as_str(),
-                    r.id,
-                    first.id
-                ),
-                r.id_span,
-                format!("{:?} is at {at}; remove one of them", first.id),
-            );
-            reported.insert(r.id.as_str());
-        }
-    }
-    let denies: Vec<&Rule> = live
-        .iter()
-        .copied()
-        .filter(|r| {
-            r.effect == Effect::Deny && !r.dry_run && r.when.is_empty() && r.unless.is_empty()
-        })
-        .collect();
-    let allows: Vec<&Rule> = live
-        .iter()
-        .copied()
-        .filter(|r| r.effect == Effect::Allow && !r.dry_run)
-        .collect();
-    for a in &allows {
-        if reported.contains(a.id.as_str()) {
-            continue;
-        }
-        if let Some(d) = denies.iter().find(|d| {
-            clauses_imply(&a.select, &d.select)
-                && clauses_imply(&a.from, &d.from)
-                && clauses_imply(&a.to, &d.to)
-        }) {
-            let at = l.at(d.id_span);
-            l.warn(
-                "shadowed-by-deny",
-                format!(
-                    "allow {:?} never allows anything: deny {:?} refuses every request it matches",
-                    a.id, d.id
-                ),
-                a.id_span,
-                format!(
-                    "deny {:?} is at {at}; narrow the deny or remove the allow",
-                    d.id
-                ),
-            );
-            continue;
-        }
-        if let Some(b) = allows
-            .iter()
-            .find(|b| b.id != a.id && rule_implies(a, b) && !rule_implies(b, a))
-        {
-            let at = l.at(b.id_span);
-            l.warn(
-                "subsumed-allow",
-                format!("allow {:?} is redundant: allow {:?} allows every request it matches", a.id, b.id),
-                a.id_span,
-                format!("allow {:?} is at {at}; remove the narrower rule unless it is meant to be listed in decisions", b.id),
-            );
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Unused roles.
 
 fn unused_roles(l: &mut Linter<'_>) {
     let mut used: HashSet<&str> = HashSet::new();
@@ -690,210 +497,4 @@ fn unused_roles(l: &mut Linter<'_>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn codes(src: &str) -> Vec<(String, usize)> {
-        let set = PolicySet::parse(src, "p.mgp").unwrap();
-        lint(&set)
-            .iter()
-            .map(|d| (d.code().to_string(), d.start().line))
-            .collect()
-    }
-
-    fn has(src: &str, code: &str) -> bool {
-        codes(src).iter().any(|(c, _)| c == code)
-    }
-
-    #[test]
-    fn never_matching_rules() {
-        assert!(has(
-            "allow \"a\" { from principal \"x\" when false }",
-            "never-matches"
-        ));
-        assert!(has(
-            "allow \"a\" { from principal \"x\" when request.method == \"GET\" when request.method == \"POST\" }",
-            "never-matches"
-        ));
-        assert!(has(
-            "allow \"a\" { from namespace \"a\", namespace \"b\" }",
-            "never-matches"
-        ));
-        assert!(!has(
-            "allow \"a\" { from namespace \"a\" from namespace \"b\" }",
-            "never-matches"
-        ));
-        assert!(!has(
-            "allow \"a\" { from principal \"x\" when request.method == \"GET\" or request.method == \"POST\" }",
-            "never-matches"
-        ));
-    }
-
-    #[test]
-    fn empty_time_windows() {
-        assert_eq!(
-            codes(
-                "allow \"a\" { from principal \"x\"\n when time.weekday in mon..fri\n when time.weekday in [sat, sun] }"
-            ),
-            [("empty-time-window".to_string(), 3)]
-        );
-        assert!(has(
-            "allow \"a\" { from principal \"x\" when time.hour in 8..10 and time.hour in 12..14 }",
-            "empty-time-window"
-        ));
-        assert!(has(
-            "allow \"a\" { from principal \"x\" when time >= 2027-01-01T00:00:00Z when time < 2026-01-01T00:00:00Z }",
-            "empty-time-window"
-        ));
-        assert!(!has(
-            "allow \"a\" { from principal \"x\" when time.hour in 22..6 and time.hour in 5..9 }",
-            "empty-time-window"
-        ));
-    }
-
-    #[test]
-    fn over_permissive_allows() {
-        assert!(has("allow \"a\" { to service \"x\" }", "no-subject"));
-        assert!(has(
-            "allow \"a\" { from principal \"p\" to namespace \"prod\" }",
-            "broad-path"
-        ));
-        assert!(has(
-            "allow \"a\" { from principal \"p\" to namespace \"prod\", path \"/**\" }",
-            "broad-path"
-        ));
-        assert!(has(
-            "role all { permit * on \"/**\" }\nallow \"a\" { from principal \"p\" to namespace \"prod\" grant all }",
-            "broad-path"
-        ));
-        assert!(!has(
-            "allow \"a\" { from principal \"p\" to namespace \"prod\", path \"/api/**\" }",
-            "broad-path"
-        ));
-        assert!(!has(
-            "allow \"a\" { from principal \"p\" to namespace \"prod\", service \"s\" }",
-            "broad-path"
-        ));
-    }
-
-    #[test]
-    fn redundant_rules() {
-        assert!(has(
-            "deny \"d\" { from namespace \"legacy\" }\nallow \"a\" { from namespace \"legacy\", principal \"p\" to service \"s\" }",
-            "shadowed-by-deny"
-        ));
-        assert!(has(
-            "deny \"d\" {}\nallow \"a\" { from principal \"p\" }",
-            "shadowed-by-deny"
-        ));
-        assert!(!has(
-            "deny \"d\" { from namespace \"legacy\" when has source.ip }\nallow \"a\" { from namespace \"legacy\" }",
-            "shadowed-by-deny"
-        ));
-        assert!(has(
-            "allow \"wide\" { from namespace \"shop\" }\nallow \"narrow\" { from namespace \"shop\" to path \"/a\" }",
-            "subsumed-allow"
-        ));
-        assert!(has(
-            "allow \"wide\" { from principal \"spiffe://td/ns/shop/sa/*\" }\nallow \"narrow\" { from principal \"spiffe://td/ns/shop/sa/web\" }",
-            "subsumed-allow"
-        ));
-        assert!(!has(
-            "allow \"a\" { from namespace \"shop\" when has source.ip }\nallow \"b\" { from namespace \"shop\" to path \"/a\" }",
-            "subsumed-allow"
-        ));
-        let c = codes(
-            "allow \"a\" { from namespace \"shop\" }\nallow \"b\" {\n  from namespace \"shop\"  # same\n}",
-        );
-        assert_eq!(c, [("duplicate-rule".to_string(), 2)]);
-    }
-
-    #[test]
-    fn unused_roles_and_absent_bypass() {
-        assert_eq!(
-            codes(
-                "role r { permit GET on \"/**\" }\nrole s { include r }\nallow \"a\" { from principal \"p\" to service \"x\" grant r }"
-            ),
-            [("unused-role".to_string(), 2)]
-        );
-        assert!(has(
-            "deny \"d\" { from not namespace \"prod\" }",
-            "deny-absent-bypass"
-        ));
-        assert!(has(
-            "deny \"d\" { when source.namespace != \"prod\" }",
-            "deny-absent-bypass"
-        ));
-        assert!(has(
-            "deny \"d\" { unless source.namespace == \"prod\" }",
-            "deny-absent-bypass"
-        ));
-        assert!(!has(
-            "deny \"d\" { unless has source.principal }",
-            "deny-absent-bypass"
-        ));
-        // Guarded negations apply to requests without the attribute too.
-        assert!(!has(
-            "deny \"d\" { when not has source.namespace or not source.namespace == \"prod\" }",
-            "deny-absent-bypass"
-        ));
-        assert!(!has(
-            "deny \"d\" { when request.method == \"GET\" and (not has source.namespace or (source.ip in 10.0.0.0/8 and not source.namespace == \"prod\")) }",
-            "deny-absent-bypass"
-        ));
-        assert!(!has(
-            "deny \"d\" { unless has source.namespace and source.namespace == \"prod\" }",
-            "deny-absent-bypass"
-        ));
-        // A guard of another attribute guards nothing here.
-        assert!(has(
-            "deny \"d\" { when not has source.principal or not source.namespace == \"prod\" }",
-            "deny-absent-bypass"
-        ));
-        assert!(has(
-            "deny \"d\" { when not (not has source.namespace or source.namespace == \"prod\") }",
-            "deny-absent-bypass"
-        ));
-        assert!(!has(
-            "deny \"d\" { from not namespace \"prod\" }\ndeny \"n\" { unless has source.namespace }",
-            "deny-absent-bypass"
-        ));
-        assert!(!has(
-            "deny \"d\" { from namespace \"legacy\" }",
-            "deny-absent-bypass"
-        ));
-    }
-
-    #[test]
-    fn selections_and_defaults_are_read_as_scope() {
-        let src = "default allow \"mesh\" { }\n\
-            allow \"nothing\" { select namespace \"foo\"  when false }\n\
-            allow \"a\" { select namespace \"foo\" from namespace \"x\" }\n\
-            allow \"b\" { select namespace \"bar\" from namespace \"x\" }\n\
-            deny \"d\" { select namespace \"baz\" }\n\
-            allow \"c\" { select label app = \"web\"  to namespace \"prod\" }\n\
-            allow \"e\" { select namespace \"qux\" }\n";
-        // `nothing` claims foo (no never-matches); `a` and `b` select different workloads
-        // (neither duplicate nor subsumed), `d` shadows neither; `c` is scoped to labelled
-        // workloads (no broad-path) but, like `e`, has no `from`, as before.
-        assert_eq!(
-            codes(src),
-            [("no-subject".to_string(), 6), ("no-subject".to_string(), 7)]
-        );
-        // Without a default, `when false` is still a rule that never matches.
-        assert!(has(
-            "allow \"nothing\" { select namespace \"foo\"  when false }",
-            "never-matches"
-        ));
-        // Selections that imply each other still make a duplicate, a subsumed allow and a
-        // shadowing deny.
-        assert!(has(
-            "allow \"a\" { select namespace \"foo\" from namespace \"x\" }\nallow \"b\" { select namespace \"foo\" from namespace [\"x\", \"y\"] }",
-            "subsumed-allow"
-        ));
-        assert!(has(
-            "allow \"a\" { select namespace \"foo\" from namespace \"x\" }\ndeny \"d\" { select namespace \"foo\" }",
-            "shadowed-by-deny"
-        ));
-    }
-}
+mod tests;

@@ -16,10 +16,11 @@ use serde::Serialize;
 
 use super::coverage::PartKind;
 use super::trace::{self, Outcome, RuleTrace};
-use super::{Location, condition_spans, location, rule_decls, text};
+use super::{Location, location, text};
 use meshgate::PolicySet;
 use meshgate::attr::Attr;
-use meshgate::eval::{self, Env, Truth};
+use meshgate::eval::combine::Group;
+use meshgate::eval::{self, Env, PartCheck, PermissionPart, Truth};
 use meshgate::model::{Clause, Cond, Effect, Permission, Rule};
 use meshgate::request::Request;
 
@@ -118,11 +119,9 @@ pub struct Check {
 pub fn explain(set: &PolicySet, request: &Request<'_>) -> Explanation {
     let decision = set.decide_reference(request);
     let env = Env::new(request);
-    let decls = rule_decls(set);
     let explain_rule = |rule: &Rule| -> RuleExplanation {
         let t = trace::trace(rule, &env);
-        let (when_spans, unless_spans) = condition_spans(decls.get(&rule.id));
-        rule_explanation(set, rule, &t, &env, &when_spans, &unless_spans)
+        rule_explanation(set, rule, &t, &env)
     };
     let find = |id: &str| set.rules().iter().find(|r| r.id == id);
     let mut deciding: Vec<RuleExplanation> = decision
@@ -140,7 +139,7 @@ pub fn explain(set: &PolicySet, request: &Request<'_>) -> Explanation {
         let allows: Vec<RuleExplanation> = set
             .rules()
             .iter()
-            .filter(|r| r.effect == Effect::Allow && !r.dry_run)
+            .filter(|r| Group::of(r) == Group::Allow)
             .map(explain_rule)
             .collect();
         let (matched, mut missed): (Vec<_>, Vec<_>) = allows
@@ -161,8 +160,7 @@ pub fn explain(set: &PolicySet, request: &Request<'_>) -> Explanation {
         .map(explain_rule)
         .collect();
     // The defaults: which one allowed, or, for a default deny, which one the claims closed.
-    let default_deny =
-        !decision.allowed && decision.reasons.is_empty() && decision.errors.is_empty();
+    let default_deny = decision.is_default_deny();
     let by_default = set
         .defaults()
         .iter()
@@ -283,8 +281,6 @@ fn rule_explanation(
     rule: &Rule,
     t: &RuleTrace,
     env: &Env<'_, '_>,
-    when_spans: &[meshgate::Span],
-    unless_spans: &[meshgate::Span],
 ) -> RuleExplanation {
     let mut checks = Vec::new();
     for (c, (outcome, truths)) in rule.select.iter().zip(&t.select) {
@@ -333,24 +329,15 @@ fn rule_explanation(
             detail,
         });
     }
-    for (i, (c, outcome)) in rule.when.iter().zip(&t.when).enumerate() {
-        let written = when_spans
-            .get(i)
-            .map_or_else(String::new, |s| one_line(text(set, *s)));
-        checks.push(cond_check(PartKind::When, &written, c, *outcome, env, rule));
-    }
-    for (i, (c, outcome)) in rule.unless.iter().zip(&t.unless).enumerate() {
-        let written = unless_spans
-            .get(i)
-            .map_or_else(String::new, |s| one_line(text(set, *s)));
-        checks.push(cond_check(
-            PartKind::Unless,
-            &written,
-            c,
-            *outcome,
-            env,
-            rule,
-        ));
+    let conditions = [
+        (PartKind::When, &rule.when, &t.when),
+        (PartKind::Unless, &rule.unless, &t.unless),
+    ];
+    for (kind, conds, outcomes) in conditions {
+        for (c, outcome) in conds.iter().zip(outcomes) {
+            let written = one_line(text(set, c.span));
+            checks.push(cond_check(kind, &written, &c.cond, *outcome, env, rule));
+        }
     }
     let matched = t.matched() && t.errors.is_empty();
     let summary = summarize(&checks, t);
@@ -508,39 +495,34 @@ fn permission_text(p: &Permission) -> String {
     s
 }
 
-/// Why a permission does not hold: the components that fail.
+/// Why a permission does not hold: the parts that fail ([`eval::PermissionPart`]), with the
+/// request's values.
 fn permission_misses(p: &Permission, env: &Env<'_, '_>) -> Vec<String> {
     let req = env.request();
     let mut out = Vec::new();
-    match (&p.methods, req.request.method.as_deref()) {
-        (None, _) => {}
-        (Some(_), None) => out.push("method absent".to_string()),
-        (Some(ms), Some(m)) if !ms.iter().any(|x| x == m) => out.push(format!("method was {m}")),
-        _ => {}
-    }
-    match req.path() {
-        None => out.push("path absent".to_string()),
-        Some(path) if !p.paths.matches(path) => out.push("path not covered".to_string()),
-        _ => {}
-    }
-    if let Some(hosts) = &p.hosts {
-        match req.host() {
-            None => out.push("host absent".to_string()),
-            Some(h) if !hosts.matches(h) => out.push(format!("host was {h:?}")),
-            _ => {}
-        }
-    }
-    if let Some(ports) = &p.ports {
-        match req.destination.port {
-            None => out.push("port absent".to_string()),
-            Some(port)
-                if !ports
-                    .iter()
-                    .any(|&(lo, hi)| lo <= i64::from(port) && i64::from(port) <= hi) =>
-            {
-                out.push(format!("port was {port}"));
+    for part in PermissionPart::ALL {
+        let check = part.check(p, env);
+        let name = match part {
+            PermissionPart::Method => "method",
+            PermissionPart::Path => "path",
+            PermissionPart::Host => "host",
+            PermissionPart::Port => "port",
+        };
+        match (check, part) {
+            (PartCheck::Held, _) => {}
+            (PartCheck::Absent, _) => out.push(format!("{name} absent")),
+            (PartCheck::Missed, PermissionPart::Method) => out.push(format!(
+                "method was {}",
+                req.request.method.as_deref().unwrap_or_default()
+            )),
+            (PartCheck::Missed, PermissionPart::Path) => out.push("path not covered".to_string()),
+            (PartCheck::Missed, PermissionPart::Host) => {
+                out.push(format!("host was {:?}", req.host().unwrap_or_default()));
             }
-            _ => {}
+            (PartCheck::Missed, PermissionPart::Port) => out.push(format!(
+                "port was {}",
+                req.destination.port.unwrap_or_default()
+            )),
         }
     }
     out
@@ -708,174 +690,4 @@ impl Explanation {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const POLICY: &str = r#"role reader { permit GET, HEAD on "/api/**" }
-allow "frontend-reads-payments" {
-  from principal "spiffe://cluster.local/ns/shop/sa/frontend"
-  to   service "payments.prod.svc.cluster.local"
-  grant reader
-}
-allow "ops" {
-  from namespace "ops", label team = "sre"
-  when time.hour in 8..17
-  timezone "Europe/Berlin"
-}
-deny "legacy" { from namespace "legacy" }
-"#;
-
-    fn explain_json(json: &str) -> Explanation {
-        let set = PolicySet::parse(POLICY, "p.mgp").unwrap();
-        explain(&set, &Request::from_json(json).unwrap())
-    }
-
-    #[test]
-    fn a_denial_names_the_exact_failure_of_the_nearest_allow() {
-        let e = explain_json(
-            r#"{"source": {"principal": "spiffe://cluster.local/ns/shop/sa/frontend"},
-                "destination": {"service": "payments.prod.svc.cluster.local"},
-                "request": {"method": "POST", "path": "/api/admin/x"}}"#,
-        );
-        assert!(!e.allowed);
-        assert_eq!(e.summary, "denied: no allow rule matched (default deny)");
-        let first = &e.nearest[0];
-        assert_eq!(first.rule, "frontend-reads-payments");
-        assert_eq!(first.failed_parts, 1);
-        assert_eq!(
-            first.summary,
-            "principal matched; service matched; path \"/api/admin/x\" is not granted by role reader (/api/**: GET, HEAD; method was POST)"
-        );
-        let second = &e.nearest[1];
-        assert_eq!(
-            second.summary,
-            "namespace was \"shop\", not \"ops\", label team is absent; \
-             when `time.hour in 8..17` is unknown (time.hour is absent)"
-        );
-        assert!(e.to_text().contains("nearest allow rules:\n  allow \"frontend-reads-payments\" (p.mgp:2:1): principal matched"));
-    }
-
-    #[test]
-    fn a_deny_is_shown_with_the_allows_it_overrode() {
-        let e = explain_json(
-            r#"{"source": {"namespace": "legacy", "principal": "spiffe://cluster.local/ns/shop/sa/frontend"},
-                "destination": {"service": "payments.prod.svc.cluster.local"},
-                "request": {"method": "GET", "path": "/api/x"}}"#,
-        );
-        assert_eq!(e.summary, "denied by deny \"legacy\"");
-        assert_eq!(e.deciding[0].summary, "namespace matched");
-        assert_eq!(e.overridden[0].rule, "frontend-reads-payments");
-        assert!(e.nearest.is_empty());
-    }
-
-    #[test]
-    fn an_allow_shows_what_held_with_time_in_the_rules_zone() {
-        let e = explain_json(
-            r#"{"source": {"namespace": "ops", "labels": {"team": "sre"}}, "time": "2026-03-30T16:30:00Z"}"#,
-        );
-        assert!(!e.allowed);
-        assert_eq!(
-            e.nearest[0].summary,
-            "namespace matched, label team matched; when `time.hour in 8..17` is false (time.hour is 18 in Europe/Berlin)"
-        );
-        let e = explain_json(
-            r#"{"source": {"namespace": "ops", "labels": {"team": "sre"}}, "time": "2026-03-27T16:30:00Z"}"#,
-        );
-        assert_eq!(e.summary, "allowed by allow \"ops\"");
-        assert_eq!(
-            e.deciding[0].summary,
-            "namespace matched, label team matched; when `time.hour in 8..17` is true (time.hour is 17 in Europe/Berlin)"
-        );
-        let json = serde_json::to_value(&e).unwrap();
-        assert_eq!(json["deciding"][0]["checks"][1]["kind"], "when");
-        assert_eq!(json["deciding"][0]["checks"][1]["outcome"], "held");
-    }
-
-    const DEFAULTS: &str = r#"default allow "mesh" { }
-allow "foo-reads" { select namespace "foo" from namespace "x" }
-allow "nothing" { select label app = "db"  when false }
-"#;
-
-    fn explain_defaults(policy: &str, json: &str) -> Explanation {
-        let set = PolicySet::parse(policy, "p.mgp").unwrap();
-        explain(&set, &Request::from_json(json).unwrap())
-    }
-
-    #[test]
-    fn says_when_a_default_allowed_and_who_claims_otherwise() {
-        let e = explain_defaults(
-            DEFAULTS,
-            r#"{"destination": {"namespace": "bar", "labels": {"app": "web"}}}"#,
-        );
-        assert!(e.allowed);
-        assert_eq!(
-            e.summary,
-            "allowed by default allow \"mesh\": no allow rule matched and none claims the workload"
-        );
-        let d = e.default_allow.as_ref().unwrap();
-        assert_eq!(
-            (d.id.as_str(), d.applied, d.location.line),
-            ("mesh", true, 1)
-        );
-        assert!(e.claimed_by.is_empty() && e.deciding.is_empty());
-
-        let e = explain_defaults(
-            DEFAULTS,
-            r#"{"source": {"namespace": "y"}, "destination": {"namespace": "foo", "labels": {"app": "web"}}}"#,
-        );
-        assert!(!e.allowed);
-        assert_eq!(
-            e.summary,
-            "denied: no allow rule matched (default deny); default allow \"mesh\" does not apply: the workload is claimed by allow \"foo-reads\""
-        );
-        assert!(!e.default_allow.as_ref().unwrap().applied);
-        let c = &e.claimed_by[0];
-        assert_eq!((c.rule.as_str(), c.selection), ("foo-reads", Outcome::Held));
-        assert_eq!(
-            c.detail,
-            "selects the workload: destination namespace matched"
-        );
-        let near = &e.nearest[0];
-        assert_eq!(near.rule, "foo-reads");
-        assert_eq!(near.checks[0].kind, PartKind::Select);
-        assert_eq!(
-            near.summary,
-            "destination namespace matched; namespace was \"y\", not \"x\""
-        );
-        let text = e.to_text();
-        assert!(
-            text.contains("allow rules that claim the workload:\n  allow \"foo-reads\" (p.mgp:2:1): selects the workload: destination namespace matched\n"),
-            "{text}"
-        );
-
-        // No label at all: `nothing`'s selection is unknown, which claims.
-        let e = explain_defaults(DEFAULTS, r#"{"destination": {"namespace": "bar"}}"#);
-        let claims: Vec<_> = e
-            .claimed_by
-            .iter()
-            .map(|c| (c.rule.as_str(), c.selection))
-            .collect();
-        assert_eq!(claims, [("nothing", Outcome::Unknown)]);
-        assert_eq!(
-            e.claimed_by[0].detail,
-            "may select the workload (unknown claims): destination label app is absent"
-        );
-
-        let e = explain_defaults(
-            "default allow \"prod\" { select namespace \"prod\" }\nallow \"a\" { from namespace \"x\" }",
-            r#"{"destination": {"namespace": "bar"}}"#,
-        );
-        assert_eq!(
-            e.summary,
-            "denied: no allow rule matched (default deny); no default allow selects the workload"
-        );
-        assert!(e.default_allow.is_none());
-        assert_eq!(
-            e.claimed_by[0].detail,
-            "no `select`: it claims every workload"
-        );
-        // Without defaults, the JSON has neither field.
-        let v = serde_json::to_value(explain_json(r#"{"source": {"namespace": "z"}}"#)).unwrap();
-        assert!(v.get("default_allow").is_none() && v.get("claimed_by").is_none());
-    }
-}
+mod tests;

@@ -1,0 +1,92 @@
+//! `cargo xtask bench-envoy [--quick]`: Envoy with no authorization filter, with its native
+//! RBAC filter and with meshgate, side by side (`crates/meshgate-envoy/e2e/bench_envoy.py`
+//! describes the setup).
+//!
+//! Builds the filter at `opt-level = "3"` (kept as `target/envoy-bench/meshgate_envoy-3.wasm`)
+//! and at the default `"s"`, installs Envoy (as the e2e suite does) and, from Debian, nginx and
+//! wrk when they are missing, then runs the benchmark at 10, 1,000, 10,000 and 100,000 rules.
+//! Each configuration gets three 5-second wrk runs (the median is kept). `--quick`: 10 and
+//! 1,000 rules, one 3-second run, the `s` build only.
+//!
+//! Prints one line per run and a Markdown table (the crate README's).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::envoy::{PACKAGE, WASM_FILE};
+use crate::util;
+use crate::wasm::{self, Build, Toolchain};
+
+/// `cargo xtask bench-envoy [--quick]`.
+pub fn run(args: &[String]) -> util::Result {
+    let mut quick = false;
+    for a in args {
+        match a.as_str() {
+            "--quick" => quick = true,
+            other => return Err(format!("unknown option `{other}` (expected --quick)")),
+        }
+    }
+    let toolchain = Toolchain::ensure(wasm::TARGET)?;
+    let out = util::root().join("target").join("envoy-bench");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let mut builds: Vec<(&str, PathBuf)> = Vec::new();
+    if !quick {
+        // Built first and copied aside: both levels share `target/wasm`.
+        let dir = toolchain.cargo_build(
+            PACKAGE,
+            wasm::TARGET,
+            &Build {
+                opt_level: "3",
+                ..Build::default()
+            },
+        )?;
+        let copy = out.join("meshgate_envoy-3.wasm");
+        std::fs::copy(dir.join(WASM_FILE), &copy)
+            .map_err(|e| format!("cannot copy to {}: {e}", copy.display()))?;
+        builds.push(("3", copy));
+    }
+    let dir = toolchain.cargo_build(PACKAGE, wasm::TARGET, &Build::default())?;
+    builds.insert(0, ("s", dir.join(WASM_FILE)));
+    for (label, path) in &builds {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        eprintln!("filter at opt-level {label}: {size} bytes");
+    }
+
+    let envoy = crate::envoy_e2e::ensure_envoy()?;
+    let missing: Vec<&str> = ["nginx", "wrk"]
+        .into_iter()
+        .filter(|p| !util::have(p))
+        .collect();
+    if !missing.is_empty() {
+        wasm::apt_install(&missing)?;
+    }
+    let load = util::output(Command::new("cat").arg("/proc/loadavg")).unwrap_or_default();
+    eprintln!("load average before: {}", load.trim());
+
+    let venv = envoy
+        .parent()
+        .and_then(|p| p.parent())
+        .ok_or("no virtual environment")?
+        .to_path_buf();
+    let mut cmd = Command::new(crate::python::bin(&venv, "python"));
+    cmd.arg("bench_envoy.py")
+        .current_dir(
+            util::root()
+                .join("crates")
+                .join("meshgate-envoy")
+                .join("e2e"),
+        )
+        .env("MESHGATE_ENVOY_BIN", &envoy)
+        .env("MESHGATE_BENCH_JSON", out.join("results.json"))
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    for (label, path) in &builds {
+        cmd.arg("--wasm").arg(format!("{label}={}", path.display()));
+    }
+    if quick {
+        cmd.args(["--rules", "10,1000", "--seconds", "3", "--repeat", "1"]);
+    }
+    util::run(&mut cmd)?;
+    let load = util::output(Command::new("cat").arg("/proc/loadavg")).unwrap_or_default();
+    eprintln!("load average after: {}", load.trim());
+    Ok(())
+}

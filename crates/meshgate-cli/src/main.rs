@@ -31,8 +31,8 @@ const DENIED: u8 = 3;
 #[command(
     name = "meshgate",
     version,
-    about = "Check and evaluate meshgate authorization policies",
-    long_about = "Check and evaluate meshgate authorization policies (.mgp files).\n\n\
+    about = "Check, evaluate and serve meshgate authorization policies",
+    long_about = "Check, evaluate and serve meshgate authorization policies (.mgp files).\n\n\
                   Exit codes: 0 success, 1 policy errors, 2 bad usage or bad request, \
                   3 request denied (eval)."
 )]

@@ -156,3 +156,81 @@ fn an_address_in_use_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+/// The Istio example cannot be run here (no cluster): its parts must at least agree with each
+/// other and with `meshgate serve`, and its policy must load.
+#[test]
+fn the_istio_example_is_consistent() {
+    let yaml = serve_support::example("istio.yaml");
+    let provider = "meshgate-payments";
+    assert!(yaml.contains(&format!("    - name: {provider}\n      envoyExtAuthzGrpc:")));
+    assert!(yaml.contains(&format!("  provider:\n    name: {provider}\n")));
+    assert!(yaml.contains("  action: CUSTOM\n"));
+    assert!(yaml.contains("        failOpen: false\n"));
+    assert!(yaml.contains("        port: 9191\n") && yaml.contains("- --grpc=0.0.0.0:9191\n"));
+    assert!(yaml.contains("service: meshgate.payments.svc.cluster.local"));
+    let policy: String = yaml
+        .split("  payments.mgp: |\n")
+        .nth(1)
+        .expect("the ConfigMap's policy")
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap()))
+        .collect();
+    let set = meshgate::PolicySet::parse(&policy, "payments.mgp").expect("the policy loads");
+    assert_eq!(set.rules().len(), 2);
+    // The arguments are `meshgate serve`'s.
+    let args: Vec<&str> = yaml
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- --"))
+        .collect();
+    assert!(args.len() >= 8, "{args:?}");
+    let dir = temp_dir("istio-args");
+    let policy_dir = dir.join("etc");
+    std::fs::create_dir_all(&policy_dir).unwrap();
+    std::fs::write(policy_dir.join("payments.mgp"), &policy).unwrap();
+    let mut cmd_args = vec!["serve".to_string()];
+    for a in &args {
+        let a = a
+            .replace("/etc/meshgate", policy_dir.to_str().unwrap())
+            .replace("0.0.0.0:9191", "127.0.0.1:0")
+            .replace("0.0.0.0:9193", "127.0.0.1:0");
+        cmd_args.push(format!("--{a}"));
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meshgate"))
+        .args(&cmd_args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.contains("policy version") && line.contains("(2 rules)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_check_over_the_size_limit_is_denied_and_counted() {
+    let dir = temp_dir("serve-size");
+    let policy = dir.join("p.mgp");
+    std::fs::write(&policy, "allow \"all\" { to path \"/**\" }").unwrap();
+    let m = Meshgate::start(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--max-request-bytes",
+        "1024",
+    ]);
+    let http = m.http.unwrap();
+    assert_eq!(get(http, "/", &[("x-pad", "small")]).status, 200);
+    let big = "x".repeat(2000);
+    let r = get(http, "/", &[("x-pad", big.as_str())]);
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.body.contains("exceed the limit"), "{}", r.body);
+    let metrics = get(m.admin.unwrap(), "/metrics", &[]).body;
+    assert!(metrics.contains(r#"meshgate_checks_rejected_total{reason="too_large"} 1"#));
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::http::StatusCode;
+use axum::serve::ListenerExt;
 use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 use meshgate::RequestLimits;
 use tokio::net::TcpListener;
@@ -208,7 +209,8 @@ impl Server {
                     .layer(layers)
                     .add_service(service)
                     .serve_with_incoming_shutdown(
-                        tonic::transport::server::TcpIncoming::from(listener),
+                        tonic::transport::server::TcpIncoming::from(listener)
+                            .with_nodelay(Some(true)),
                         signal,
                     )
                     .await
@@ -242,6 +244,10 @@ impl Server {
             );
             let signal = stopped(stop_rx.clone());
             tasks.spawn(async move {
+                // Small answers: send them at once rather than wait for more (Nagle).
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
                 axum::serve(listener, router)
                     .with_graceful_shutdown(signal)
                     .await

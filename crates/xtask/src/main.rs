@@ -8,7 +8,7 @@
 //! - `envoy [--test] [--e2e] [--bench]`: the Envoy filter, its proxy-wasm host tests, its tests
 //!   in a real Envoy, and the host benchmark.
 //! - `serve --test`: `meshgate serve` behind Envoy (gRPC and HTTP ext_authz), nginx and Caddy.
-//! - `bench-serve [--soak] [--seconds N]`: `meshgate serve`'s load benchmark and soak.
+//! - `bench-serve [--seconds N] [--soak [--rate N]]`: `meshgate serve`'s load benchmark and soak.
 //! - `python`: builds the Python extension into its virtual environment.
 //! - `proptest-long`: the equivalence property with 1,000,000 cases.
 //! - `fuzz [--seconds N] [--cmin] [TARGET...]`: the cargo-fuzz targets (`cargo test` replays
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
         "fuzz" => fuzz::run(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|bench [--quick]|bench-envoy [--quick]|wasm|envoy [--test] [--e2e] [--bench]|serve --test|bench-serve [--soak] [--seconds N]|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
+                "usage: cargo xtask <test|bench [--quick]|bench-envoy [--quick]|wasm|envoy [--test] [--e2e] [--bench]|serve --test|bench-serve [--seconds N] [--soak [--rate N]]|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
             );
             return if task == "help" {
                 ExitCode::SUCCESS

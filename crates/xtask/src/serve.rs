@@ -6,7 +6,8 @@
 //!   environment), then run `meshgate-cli`'s `serve` tests and its ignored `serve_proxies`
 //!   tests, which start and stop `meshgate serve`, a backend, Envoy (gRPC and HTTP ext_authz),
 //!   nginx (`auth_request`) and Caddy (`forward_auth`) from `examples/ext-authz/`.
-//! - `cargo xtask bench-serve [--soak] [--seconds N]`: [`bench`], not part of `cargo xtask test`.
+//! - `cargo xtask bench-serve [--seconds N] [--soak [--rate N]]`: [`bench`], not part of
+//!   `cargo xtask test`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -190,10 +191,11 @@ fn wrk(url: &str, seconds: u64, connections: u32) -> util::Result<(String, Strin
     Ok((pick("Requests/sec:"), pick("50%"), pick("99%")))
 }
 
-/// `cargo xtask bench-serve [--soak] [--seconds N]`.
+/// `cargo xtask bench-serve [--seconds N] [--soak [--rate N]]`.
 pub fn bench(args: &[String]) -> util::Result {
     let mut soak = false;
     let mut seconds = 15;
+    let mut soak_rate = 10_000;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -204,9 +206,15 @@ pub fn bench(args: &[String]) -> util::Result {
                     .and_then(|v| v.parse().ok())
                     .ok_or("`--seconds` needs a number")?;
             }
+            "--rate" => {
+                soak_rate = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("`--rate` needs a number")?;
+            }
             other => {
                 return Err(format!(
-                    "unknown option `{other}` (expected --soak, --seconds N)"
+                    "unknown option `{other}` (expected --soak, --rate N, --seconds N)"
                 ));
             }
         }
@@ -250,23 +258,41 @@ pub fn bench(args: &[String]) -> util::Result {
     let pid = server.0.id();
 
     if soak {
-        return soak_run(&client, grpc, admin, pid, &policy_file);
+        return soak_run(&client, grpc, admin, pid, &policy_file, soak_rate);
     }
 
     let mut rows = Vec::new();
-    for rate in [10_000, 20_000, 40_000] {
+    for rate in [10_000, 20_000] {
+        let cpu_before = cpu_ticks(pid);
         let line = load_client(&client, grpc, rate, seconds)?;
-        eprintln!("grpc Check at {rate}/s: {line}");
-        if field(&line, "errors") > 0 || field(&line, "allowed") != field(&line, "answered") {
-            return Err(format!("the gRPC run had errors or denials: {line}"));
+        let cpu = cpu_ticks(pid).saturating_sub(cpu_before);
+        let answered = field(&line, "answered").max(1);
+        // Clock ticks are 10 ms: CPU µs per check = ticks * 10,000 / checks.
+        let cpu_us = cpu.saturating_mul(10_000) as f64 / answered as f64;
+        eprintln!("grpc Check at {rate}/s: {line}; server CPU {cpu_us:.1} µs per check");
+        let failed = field(&line, "errors") > 0 || field(&line, "allowed") != answered;
+        if rate == 10_000 && failed {
+            return Err(format!(
+                "the gRPC run at the target rate had errors or denials: {line}"
+            ));
         }
         rows.push(format!(
-            "| gRPC Check, client on the same machine, offered {rate}/s | {} | {} µs | {} µs | {} µs |",
+            "| gRPC Check, client on the same machine, offered {rate}/s | {} | {} µs | {} µs | {} µs | {cpu_us:.0} µs | {} |",
             field(&line, "rate"),
             field(&line, "p50_us"),
             field(&line, "p99_us"),
-            field(&line, "p999_us")
+            field(&line, "p999_us"),
+            field(&line, "errors").saturating_add(field(&line, "skipped")),
         ));
+    }
+    let metrics = http_get_body(admin, "/metrics")?;
+    let sum = metric_value(&metrics, "meshgate_decision_duration_seconds_sum");
+    let count = metric_value(&metrics, "meshgate_decision_duration_seconds_count");
+    if count > 0.0 {
+        eprintln!(
+            "server-side decision time (mapping, limits, engine, metrics): mean {:.1} µs over {count} checks",
+            sum / count * 1e6
+        );
     }
 
     // nginx: a backend (`return 200`), a front without auth and a front with auth_request.
@@ -320,7 +346,7 @@ pub fn bench(args: &[String]) -> util::Result {
         let (rps, p50, p99) = wrk(&format!("http://127.0.0.1:{port}/proxied/x"), seconds, 8)?;
         eprintln!("{label}: {rps} req/s, p50 {p50}, p99 {p99}");
         rows.push(format!(
-            "| {label}, wrk 8 connections | {rps} | {p50} | {p99} | |"
+            "| {label}, wrk 8 connections | {rps} | {p50} | {p99} | | | |"
         ));
     }
 
@@ -370,7 +396,7 @@ pub fn bench(args: &[String]) -> util::Result {
         let (rps, p50, p99) = wrk(&format!("http://127.0.0.1:{listen}/proxied/x"), seconds, 8)?;
         eprintln!("{label}: {rps} req/s, p50 {p50}, p99 {p99}");
         rows.push(format!(
-            "| {label}, wrk 8 connections, 1 Envoy worker | {rps} | {p50} | {p99} | |"
+            "| {label}, wrk 8 connections, 1 Envoy worker | {rps} | {p50} | {p99} | | | |"
         ));
         envoys.push(proc);
     }
@@ -379,11 +405,45 @@ pub fn bench(args: &[String]) -> util::Result {
         "\n1,000 rules; {seconds} s per run; load average after: {}\n",
         load.trim()
     );
-    println!("| run | checks or requests/s | p50 | p99 | p99.9 |\n|---|---:|---:|---:|---:|");
+    println!(
+        "| run | checks or requests/s | p50 | p99 | p99.9 | server CPU per check | errors |\n|---|---:|---:|---:|---:|---:|---:|"
+    );
     for r in rows {
         println!("{r}");
     }
     Ok(())
+}
+
+/// The process's user and system CPU time, in clock ticks (10 ms).
+fn cpu_ticks(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // The fields after the command name, which is in parentheses.
+            let rest = s.rsplit_once(')').map(|(_, r)| r.to_string())?;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let utime: u64 = f.get(11)?.parse().ok()?;
+            let stime: u64 = f.get(12)?.parse().ok()?;
+            Some(utime.saturating_add(stime))
+        })
+        .unwrap_or(0)
+}
+
+fn http_get_body(port: u16, path: &str) -> util::Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn metric_value(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
 }
 
 fn write_atomic(path: &Path, text: &str) -> util::Result {
@@ -392,13 +452,20 @@ fn write_atomic(path: &Path, text: &str) -> util::Result {
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename {}: {e}", tmp.display()))
 }
 
-/// Five minutes at 10,000 checks/s with a policy reload every 10 s: zero errors, and the
-/// server's RSS at the start and the end.
-fn soak_run(client: &Path, grpc: u16, admin: u16, pid: u32, policy_file: &Path) -> util::Result {
+/// Five minutes at `rate` checks/s (10,000 unless `--rate`) with a policy reload every 10 s:
+/// zero errors, and the server's RSS at the start and the end.
+fn soak_run(
+    client: &Path,
+    grpc: u16,
+    admin: u16,
+    pid: u32,
+    policy_file: &Path,
+    rate: u64,
+) -> util::Result {
     const SECONDS: u64 = 300;
     let rss_start = rss_kib(pid);
     let client = client.to_path_buf();
-    let load = std::thread::spawn(move || load_client(&client, grpc, 10_000, SECONDS));
+    let load = std::thread::spawn(move || load_client(&client, grpc, rate, SECONDS));
     let start = Instant::now();
     let mut reloads = 0u32;
     let mut samples = vec![rss_start];
@@ -414,25 +481,13 @@ fn soak_run(client: &Path, grpc: u16, admin: u16, pid: u32, policy_file: &Path) 
     }
     let line = load.join().map_err(|_| "the load client panicked")??;
     let rss_end = rss_kib(pid);
-    let metrics = {
-        let mut s = TcpStream::connect(("127.0.0.1", admin)).map_err(|e| e.to_string())?;
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .map_err(|e| e.to_string())?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).map_err(|e| e.to_string())?;
-        out
-    };
-    let metric = |name: &str| {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
-            .unwrap_or_default()
-    };
-    println!("soak: {line}");
+    let metrics = http_get_body(admin, "/metrics")?;
+    let metric = |name: &str| metric_value(&metrics, name);
+    println!("soak at {rate}/s for {SECONDS} s: {line}");
     println!(
         "soak: {reloads} policy rewrites, meshgate_policy_reloads_total {}, failures {}",
-        metric("meshgate_policy_reloads_total "),
-        metric("meshgate_policy_reload_failures_total ")
+        metric("meshgate_policy_reloads_total"),
+        metric("meshgate_policy_reload_failures_total")
     );
     println!(
         "soak: RSS {rss_start} KiB at the start, {rss_end} KiB at the end; every 10 s: {samples:?}"

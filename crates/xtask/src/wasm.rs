@@ -201,7 +201,7 @@ fn ensure_wasm_bindgen() -> util::Result<PathBuf> {
 
 /// `wasm-opt` of npm's `binaryen`, a development dependency of the JS package (installed with
 /// the others when missing).
-fn ensure_wasm_opt() -> util::Result<PathBuf> {
+pub fn ensure_wasm_opt() -> util::Result<PathBuf> {
     ensure_npm_deps()?;
     Ok(package_dir()
         .join("node_modules")
@@ -211,7 +211,7 @@ fn ensure_wasm_opt() -> util::Result<PathBuf> {
 
 /// Runs `wasm-opt -Oz` in place, with the features rustc enables by default for
 /// `wasm32-unknown-unknown` (wasm-bindgen drops the section that would tell them).
-fn wasm_opt(wasm_opt: &Path, file: &Path) -> util::Result {
+pub fn wasm_opt(wasm_opt: &Path, file: &Path) -> util::Result {
     let tmp = file.with_extension("opt.wasm");
     util::run(
         Command::new(wasm_opt)

@@ -7,10 +7,12 @@
 //! - `envoy [--test] [--bench]`: the Envoy filter, its proxy-wasm host tests and benchmark.
 //! - `python`: builds the Python extension into its virtual environment.
 //! - `proptest-long`: the equivalence property with 1,000,000 cases.
+//! - `editor`: the tests of the editor support (`editors/vscode`), also a step of `test`.
 //! - `fuzz [--seconds N] [--cmin] [TARGET...]`: the cargo-fuzz targets (`cargo test` replays
 //!   their corpora).
 
 mod bench;
+mod editor;
 mod envoy;
 mod fuzz;
 mod python;
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         "python" => python::build(rest).map(|_| ()),
         "proptest-long" => proptest_long(),
         "fuzz" => fuzz::run(rest),
+        "editor" => editor::test(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <test|bench [--quick]|wasm|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
@@ -117,6 +120,7 @@ fn test(args: &[String]) -> util::Result {
     }
     util::step("python bindings", python::test)?;
     util::step("wasm bindings", wasm::test)?;
+    util::step("editor grammar", editor::test)?;
     util::step("envoy filter in a proxy-wasm host", envoy::test)?;
     Ok(())
 }

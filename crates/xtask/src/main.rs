@@ -11,11 +11,13 @@
 //! - `bench-serve [--seconds N] [--soak [--rate N]]`: `meshgate serve`'s load benchmark and soak.
 //! - `python`: builds the Python extension into its virtual environment.
 //! - `proptest-long`: the equivalence property with 1,000,000 cases.
+//! - `editor`: the tests of the editor support (`editors/vscode`), also a step of `test`.
 //! - `fuzz [--seconds N] [--cmin] [TARGET...]`: the cargo-fuzz targets (`cargo test` replays
 //!   their corpora).
 
 mod bench;
 mod bench_envoy;
+mod editor;
 mod envoy;
 mod envoy_e2e;
 mod fuzz;
@@ -50,9 +52,10 @@ fn main() -> ExitCode {
         "python" => python::build(rest).map(|_| ()),
         "proptest-long" => proptest_long(),
         "fuzz" => fuzz::run(rest),
+        "editor" => editor::test(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|bench [--quick]|bench-envoy [--quick]|wasm|envoy [--test] [--e2e] [--bench]|serve --test|bench-serve [--seconds N] [--soak [--rate N]]|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
+                "usage: cargo xtask <test|bench [--quick]|bench-envoy [--quick]|wasm|envoy [--test] [--e2e] [--bench]|serve --test|bench-serve [--seconds N] [--soak [--rate N]]|python|proptest-long|editor|fuzz [--seconds N] [--cmin] [TARGET...]>"
             );
             return if task == "help" {
                 ExitCode::SUCCESS
@@ -127,6 +130,7 @@ fn test(args: &[String]) -> util::Result {
     }
     util::step("python bindings", python::test)?;
     util::step("wasm bindings", wasm::test)?;
+    util::step("editor grammar", editor::test)?;
     util::step("envoy filter in a proxy-wasm host", envoy::test)?;
     util::step("envoy filter in Envoy 1.40", envoy_e2e::test)?;
     util::step("meshgate serve behind Envoy, nginx and Caddy", serve::test)?;

@@ -404,19 +404,26 @@ fn write_package_json(pkg: &Path) -> util::Result {
 /// Installs the npm development dependencies (TypeScript) from `package-lock.json` when
 /// `node_modules` does not match it.
 fn ensure_npm_deps() -> util::Result {
+    npm_ci(&package_dir(), "tsc")
+}
+
+/// Installs Node and npm from Debian when missing, then runs `npm ci` in `dir` unless
+/// `node_modules` already matches its `package-lock.json` (a stamp records the lock it was
+/// installed from) and has `.bin/<marker>` or the package `marker`.
+pub fn npm_ci(dir: &Path, marker: &str) -> util::Result {
     if !util::have("node") || !util::have("npm") {
         apt_install(&["nodejs", "npm"])?;
     }
-    let dir = package_dir();
     let lock = read(&dir.join("package-lock.json"))?;
-    let stamp = dir.join("node_modules").join(".meshgate-lock");
-    if std::fs::read(&stamp).is_ok_and(|s| s == lock) && dir.join("node_modules/.bin/tsc").exists()
-    {
+    let modules = dir.join("node_modules");
+    let stamp = modules.join(".meshgate-lock");
+    let installed = modules.join(".bin").join(marker).exists() || modules.join(marker).exists();
+    if std::fs::read(&stamp).is_ok_and(|s| s == lock) && installed {
         return Ok(());
     }
     let mut cmd = Command::new("npm");
     cmd.args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&dir);
+        .current_dir(dir);
     util::run(&mut cmd)?;
     std::fs::write(&stamp, lock).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
 }

@@ -3,7 +3,8 @@
 //! `examples/ext-authz/` with its ports replaced.
 //!
 //! For each: an allow, a default deny and a deny naming the rule, a header and the client
-//! address reaching the decision, a policy reload while requests flow (every request answered,
+//! address reaching the decision (and through Envoy gRPC, the mTLS identity and the `jwt_authn`
+//! payload), a policy reload while requests flow (every request answered,
 //! each decided by exactly one version, as the decision log shows), and the server stopped
 //! giving a denial.
 //!
@@ -356,4 +357,321 @@ fn nginx_auth_request() {
 #[ignore = "needs caddy: cargo xtask serve --test"]
 fn caddy_forward_auth() {
     scenario(Proxy::Caddy);
+}
+
+/// A CA and leaf certificates with SPIFFE URI SANs (rcgen).
+struct Pki {
+    ca: rcgen::Certificate,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "meshgate test CA");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let ca = params.self_signed(&key).unwrap();
+        Pki {
+            ca,
+            issuer: rcgen::Issuer::new(params, key),
+        }
+    }
+
+    /// Writes `NAME.pem` and `NAME-key.pem` into `dir`.
+    fn leaf(&self, dir: &Path, name: &str, dns: &[&str], uri: Option<&str>) {
+        let mut params =
+            rcgen::CertificateParams::new(dns.iter().map(|d| d.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        if let Some(uri) = uri {
+            params
+                .subject_alt_names
+                .push(rcgen::SanType::URI(uri.try_into().unwrap()));
+        }
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{name}-key.pem")), key.serialize_pem()).unwrap();
+    }
+}
+
+/// The mTLS peer identity reaches the decision through Envoy's gRPC `CheckRequest`
+/// (`source.principal`, the client certificate's URI SAN): the gRPC example with a TLS
+/// listener requiring client certificates, and curl presenting one of two identities.
+#[test]
+#[ignore = "needs Envoy: cargo xtask serve --test"]
+fn envoy_grpc_ext_authz_passes_the_mtls_identity() {
+    let dir = temp_dir("envoy-mtls");
+    let pki = Pki::new();
+    std::fs::write(dir.join("ca.pem"), pki.ca.pem()).unwrap();
+    pki.leaf(&dir, "server", &["localhost"], None);
+    let frontend = "spiffe://cluster.local/ns/shop/sa/frontend";
+    pki.leaf(&dir, "frontend", &[], Some(frontend));
+    pki.leaf(
+        &dir,
+        "other",
+        &[],
+        Some("spiffe://cluster.local/ns/other/sa/x"),
+    );
+    let policy = dir.join("mtls.mgp");
+    std::fs::write(
+        &policy,
+        format!("allow \"frontend\" {{ from namespace \"shop\", principal \"{frontend}\" to path \"/api/**\" }}\n"),
+    )
+    .unwrap();
+    let log = dir.join("decisions.log");
+    let backend = Backend::start();
+    let meshgate = Meshgate::start(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--decision-log",
+        log.to_str().unwrap(),
+    ]);
+    let port = free_port();
+    let tls = format!(
+        "    filter_chains:
+    - transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          require_client_certificate: true
+          common_tls_context:
+            tls_certificates:
+            - certificate_chain: {{ filename: {d}/server.pem }}
+              private_key: {{ filename: {d}/server-key.pem }}
+            validation_context:
+              trusted_ca: {{ filename: {d}/ca.pem }}
+      filters:",
+        d = dir.display()
+    );
+    let config = dir.join("envoy.yaml");
+    let text = substitute(
+        &example("envoy-grpc.yaml"),
+        &[
+            ("    filter_chains:\n    - filters:", tls),
+            ("port_value: 10000", format!("port_value: {port}")),
+            (
+                "port_value: 8080",
+                format!("port_value: {}", backend.addr.port()),
+            ),
+            ("port_value: 9901", format!("port_value: {}", free_port())),
+            (
+                "port_value: 9191",
+                format!("port_value: {}", meshgate.grpc.unwrap().port()),
+            ),
+        ],
+    );
+    std::fs::write(&config, text).unwrap();
+    let envoy = std::env::var("MESHGATE_ENVOY")
+        .expect("MESHGATE_ENVOY names the Envoy binary (cargo xtask serve --test)");
+    let _envoy = Proc::spawn(
+        "envoy",
+        Command::new(envoy)
+            .arg("-c")
+            .arg(&config)
+            .args(["--concurrency", "1", "--disable-hot-restart"])
+            .args(["--log-level", "warn"])
+            .stdin(Stdio::null()),
+    );
+    let curl = |who: &str| -> (u16, String) {
+        let out = Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}", "--cacert"])
+            .arg(dir.join("ca.pem"))
+            .arg("--cert")
+            .arg(dir.join(format!("{who}.pem")))
+            .arg("--key")
+            .arg(dir.join(format!("{who}-key.pem")))
+            .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+            .arg(format!("https://localhost:{port}/api/items"))
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    };
+    wait_until("Envoy with TLS to serve", || curl("frontend").0 == 200);
+    assert_eq!(curl("frontend"), (200, BACKEND_BODY.to_string()));
+    let (status, _) = curl("other");
+    assert_eq!(status, 403, "another identity is denied");
+    let lines = log_lines(&log);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["principal"] == frontend && l["allowed"] == true),
+        "the decision log names the mTLS identity"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["principal"] == "spiffe://cluster.local/ns/other/sa/x"
+                && l["allowed"] == false)
+    );
+}
+
+/// An ES256 key pair: signs JWTs and publishes its JWKS.
+struct Jwt {
+    key: ring::signature::EcdsaKeyPair,
+    rng: ring::rand::SystemRandom,
+}
+
+impl Jwt {
+    fn new() -> Jwt {
+        use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
+        Jwt { key, rng }
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn jwks(&self) -> String {
+        use ring::signature::KeyPair as _;
+        // An uncompressed P-256 point: 0x04, X, Y.
+        let point = self.key.public_key().as_ref();
+        serde_json::json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "alg": "ES256", "kid": "test",
+            "x": Jwt::b64(&point[1..33]), "y": Jwt::b64(&point[33..65]),
+        }]})
+        .to_string()
+    }
+
+    fn token(&self, claims: &serde_json::Value) -> String {
+        let header = Jwt::b64(br#"{"alg":"ES256","typ":"JWT","kid":"test"}"#);
+        let payload = Jwt::b64(claims.to_string().as_bytes());
+        let input = format!("{header}.{payload}");
+        let sig = self.key.sign(&self.rng, input.as_bytes()).unwrap();
+        format!("{input}.{}", Jwt::b64(sig.as_ref()))
+    }
+}
+
+/// The `jwt_authn` payload reaches the decision through the gRPC `CheckRequest`'s
+/// `metadata_context`: Envoy validates the token and puts its payload in dynamic metadata, the
+/// example's ext_authz filter forwards that namespace, and a claims rule decides.
+#[test]
+#[ignore = "needs Envoy: cargo xtask serve --test"]
+fn envoy_grpc_ext_authz_passes_the_jwt_payload() {
+    let dir = temp_dir("envoy-jwt");
+    let jwt = Jwt::new();
+    let issuer = "https://auth.example.com";
+    let policy = dir.join("jwt.mgp");
+    std::fs::write(
+        &policy,
+        format!(
+            "allow \"admins\" {{ from request_principal \"{issuer}/alice\" to path \"/api/**\" \
+             when request.auth.claims[\"groups\"] contains \"admins\" }}\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.join("decisions.log");
+    let backend = Backend::start();
+    let meshgate = Meshgate::start(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--decision-log",
+        log.to_str().unwrap(),
+        "--redact",
+        "email",
+    ]);
+    let jwt_filter = format!(
+        "          http_filters:
+          - name: envoy.filters.http.jwt_authn
+            typed_config:
+              \"@type\": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
+              providers:
+                test:
+                  issuer: {issuer}
+                  local_jwks:
+                    inline_string: '{jwks}'
+                  payload_in_metadata: jwt_payload
+              rules:
+              - match: {{ prefix: \"/\" }}
+                requires:
+                  requires_any:
+                    requirements:
+                    - provider_name: test
+                    - allow_missing: {{}}
+",
+        jwks = jwt.jwks()
+    );
+    let port = free_port();
+    let config = dir.join("envoy.yaml");
+    let text = substitute(
+        &example("envoy-grpc.yaml"),
+        &[
+            ("          http_filters:\n", jwt_filter),
+            ("port_value: 10000", format!("port_value: {port}")),
+            (
+                "port_value: 8080",
+                format!("port_value: {}", backend.addr.port()),
+            ),
+            ("port_value: 9901", format!("port_value: {}", free_port())),
+            (
+                "port_value: 9191",
+                format!("port_value: {}", meshgate.grpc.unwrap().port()),
+            ),
+        ],
+    );
+    std::fs::write(&config, text).unwrap();
+    let envoy = std::env::var("MESHGATE_ENVOY")
+        .expect("MESHGATE_ENVOY names the Envoy binary (cargo xtask serve --test)");
+    let _envoy = Proc::spawn(
+        "envoy",
+        Command::new(envoy)
+            .arg("-c")
+            .arg(&config)
+            .args(["--concurrency", "1", "--disable-hot-restart"])
+            .args(["--log-level", "warn"])
+            .stdin(Stdio::null()),
+    );
+    let listen: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let exp = jiff::Timestamp::now().as_second() + 3600;
+    let alice = jwt.token(&serde_json::json!({
+        "iss": issuer, "sub": "alice", "exp": exp, "groups": ["dev", "admins"],
+        "email": "alice@example.com",
+    }));
+    let bob = jwt.token(&serde_json::json!({
+        "iss": issuer, "sub": "bob", "exp": exp, "groups": ["admins"],
+    }));
+    let bearer = |t: &str| format!("Bearer {t}");
+    wait_until("Envoy with jwt_authn to serve", || {
+        try_get(
+            listen,
+            "/api/x",
+            &[("authorization", bearer(&alice).as_str())],
+        )
+        .is_ok_and(|r| r.status == 200)
+    });
+    let r = get(
+        listen,
+        "/api/items",
+        &[("authorization", bearer(&alice).as_str())],
+    );
+    assert_eq!((r.status, r.body.as_str()), (200, BACKEND_BODY));
+    let r = get(
+        listen,
+        "/api/items",
+        &[("authorization", bearer(&bob).as_str())],
+    );
+    assert_eq!(r.status, 403, "another subject: {r:?}");
+    let r = get(listen, "/api/items", &[]);
+    assert_eq!(r.status, 403, "no token: {r:?}");
+    let lines = log_lines(&log);
+    let allowed = lines
+        .iter()
+        .find(|l| l["allowed"] == true)
+        .expect("an allowed line");
+    assert_eq!(allowed["claims"]["sub"], "alice");
+    assert_eq!(allowed["claims"]["email"], "[redacted]");
+    assert!(
+        !std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("alice@example.com")
+    );
 }

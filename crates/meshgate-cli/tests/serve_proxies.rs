@@ -5,8 +5,8 @@
 //! For each: an allow, a default deny and a deny naming the rule, a header and the client
 //! address reaching the decision (and through Envoy gRPC, the mTLS identity and the `jwt_authn`
 //! payload), a policy reload while requests flow (every request answered,
-//! each decided by exactly one version, as the decision log shows), and the server stopped
-//! giving a denial.
+//! each decided by exactly one version, as the decision log shows), and the server hung
+//! (a check timing out) and stopped each giving a denial.
 //!
 //! The proxies are installed by `cargo xtask serve --test`, which runs these tests with
 //! `--ignored` and `MESHGATE_ENVOY` set to the Envoy binary (nginx and caddy from the PATH).
@@ -240,6 +240,24 @@ fn scenario(kind: Proxy) {
     assert_eq!(admin["headers"]["x-user"], "alice");
 
     reload_while_flowing(kind, &s);
+
+    // The server hung (SIGSTOP: connections are accepted, nothing is answered): the proxy's
+    // check times out and it denies (Envoy 403 after 0.5 s, nginx 500 after 1 s, Caddy 504).
+    let pid = s.meshgate.proc.child.id().to_string();
+    let stopped = Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    assert!(stopped.success());
+    let hits = s.backend.hits();
+    let r = get(at, "/api/items", &[("x-user", "alice")]);
+    assert!(
+        r.status >= 403,
+        "{kind:?}: a hung meshgate must deny, got {r:?}"
+    );
+    assert_ne!(r.body, BACKEND_BODY);
+    assert_eq!(
+        s.backend.hits(),
+        hits,
+        "{kind:?}: nothing reaches the backend"
+    );
 
     // The server stopped: the proxy denies (Envoy 403, nginx 500, Caddy 502).
     s.meshgate.proc.kill();

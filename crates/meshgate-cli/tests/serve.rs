@@ -231,6 +231,59 @@ fn a_check_over_the_size_limit_is_denied_and_counted() {
     let r = get(http, "/", &[("x-pad", big.as_str())]);
     assert_eq!(r.status, 403, "{r:?}");
     assert!(r.body.contains("exceed the limit"), "{}", r.body);
+    // A body (Envoy's `with_request_body`) counts too.
+    let mut s = std::net::TcpStream::connect(http).unwrap();
+    let body = "b".repeat(2000);
+    std::io::Write::write_all(
+        &mut s,
+        format!(
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
     let metrics = get(m.admin.unwrap(), "/metrics", &[]).body;
-    assert!(metrics.contains(r#"meshgate_checks_rejected_total{reason="too_large"} 1"#));
+    assert!(metrics.contains(r#"meshgate_checks_rejected_total{reason="too_large"} 2"#));
+}
+
+/// Over the bound on concurrent checks, a check is refused at once (503), not queued: one
+/// check held open (its body not yet sent) takes the only slot.
+#[test]
+fn checks_over_the_concurrency_bound_are_refused_at_once() {
+    use std::io::{Read, Write};
+    let dir = temp_dir("serve-bound");
+    let policy = dir.join("p.mgp");
+    std::fs::write(&policy, "allow \"all\" { to path \"/**\" }").unwrap();
+    let m = Meshgate::start(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--max-concurrent-checks",
+        "1",
+    ]);
+    let http = m.http.unwrap();
+    let mut held = std::net::TcpStream::connect(http).unwrap();
+    held.write_all(
+        b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    wait_until("a refusal while the slot is held", || {
+        let r = get(http, "/", &[]);
+        assert!(r.status == 200 || r.status == 503, "{r:?}");
+        r.status == 503
+    });
+    let r = get(http, "/", &[]);
+    assert_eq!(r.status, 503);
+    assert!(r.body.contains("overloaded"), "{}", r.body);
+    // The held check completes and is decided; the slot is free again.
+    held.write_all(b"body").unwrap();
+    let mut answer = String::new();
+    held.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(get(http, "/", &[]).status, 200);
+    let metrics = get(m.admin.unwrap(), "/metrics", &[]).body;
+    assert!(metrics.contains(r#"meshgate_checks_rejected_total{reason="overloaded"}"#));
 }

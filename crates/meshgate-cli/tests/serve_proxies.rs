@@ -246,6 +246,16 @@ fn scenario(kind: Proxy) {
     let pid = s.meshgate.proc.child.id().to_string();
     let stopped = Command::new("kill").args(["-STOP", &pid]).status().unwrap();
     assert!(stopped.success());
+    // A signal stops a thread when it next runs: wait until every thread is stopped (`T`).
+    wait_until("meshgate to stop", || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .map(|t| std::fs::read_to_string(t.unwrap().path().join("stat")).unwrap_or_default())
+            .all(|stat| {
+                stat.rsplit_once(')')
+                    .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+            })
+    });
     let hits = s.backend.hits();
     let r = get(at, "/api/items", &[("x-user", "alice")]);
     assert!(

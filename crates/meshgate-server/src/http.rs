@@ -95,19 +95,29 @@ async fn check(
         .iter()
         .map(|(k, v)| k.as_str().len().saturating_add(v.len()))
         .fold(request.uri().to_string().len(), usize::saturating_add);
-    let verdict = if size > checker.max_request_bytes {
-        checker.state.refuse(
+    let limit = checker.max_request_bytes;
+    if size > limit {
+        return respond(&checker.state.refuse(
             Rejection::TooLarge,
-            &format!(
-                "the check's headers ({size} bytes) exceed the limit ({} bytes)",
-                checker.max_request_bytes
-            ),
-        )
-    } else {
-        checker
-            .state
-            .decide(started, map(&request, &checker.forwarded, &checker.mapping))
-    };
+            &format!("the check's headers ({size} bytes) exceed the limit ({limit} bytes)"),
+        ));
+    }
+    // The body (Envoy's `with_request_body`) is read whole before deciding, within what the
+    // limit leaves; the policy has no attribute for it.
+    let (parts, body) = request.into_parts();
+    if axum::body::to_bytes(body, limit.saturating_sub(size))
+        .await
+        .is_err()
+    {
+        return respond(&checker.state.refuse(
+            Rejection::TooLarge,
+            &format!("the check's body was over the limit ({limit} bytes) or cut short"),
+        ));
+    }
+    let request = HttpRequest::from_parts(parts, ());
+    let verdict = checker
+        .state
+        .decide(started, map(&request, &checker.forwarded, &checker.mapping));
     respond(&verdict)
 }
 

@@ -262,7 +262,8 @@ pub fn bench(args: &[String]) -> util::Result {
     }
 
     let mut rows = Vec::new();
-    for rate in [10_000, 20_000] {
+    // 1,000/s: the latency without queueing; 10,000/s: the target; 20,000/s: past it.
+    for rate in [1_000, 10_000, 20_000] {
         let cpu_before = cpu_ticks(pid);
         let line = load_client(&client, grpc, rate, seconds)?;
         let cpu = cpu_ticks(pid).saturating_sub(cpu_before);
@@ -343,11 +344,14 @@ pub fn bench(args: &[String]) -> util::Result {
         ("HTTP through nginx, no auth (baseline)", plain),
         ("HTTP through nginx `auth_request` → meshgate", front),
     ] {
-        let (rps, p50, p99) = wrk(&format!("http://127.0.0.1:{port}/proxied/x"), seconds, 8)?;
-        eprintln!("{label}: {rps} req/s, p50 {p50}, p99 {p99}");
-        rows.push(format!(
-            "| {label}, wrk 8 connections | {rps} | {p50} | {p99} | | | |"
-        ));
+        for connections in [1, 8] {
+            let url = format!("http://127.0.0.1:{port}/proxied/x");
+            let (rps, p50, p99) = wrk(&url, seconds, connections)?;
+            eprintln!("{label}, {connections} connections: {rps} req/s, p50 {p50}, p99 {p99}");
+            rows.push(format!(
+                "| {label}, wrk {connections} connections | {rps} | {p50} | {p99} | | | |"
+            ));
+        }
     }
 
     // Envoy: the gRPC example with and without its ext_authz filter, in front of the backend.
@@ -393,11 +397,14 @@ pub fn bench(args: &[String]) -> util::Result {
         } else {
             "HTTP through Envoy, no ext_authz (baseline)"
         };
-        let (rps, p50, p99) = wrk(&format!("http://127.0.0.1:{listen}/proxied/x"), seconds, 8)?;
-        eprintln!("{label}: {rps} req/s, p50 {p50}, p99 {p99}");
-        rows.push(format!(
-            "| {label}, wrk 8 connections, 1 Envoy worker | {rps} | {p50} | {p99} | | | |"
-        ));
+        for connections in [1, 8] {
+            let url = format!("http://127.0.0.1:{listen}/proxied/x");
+            let (rps, p50, p99) = wrk(&url, seconds, connections)?;
+            eprintln!("{label}, {connections} connections: {rps} req/s, p50 {p50}, p99 {p99}");
+            rows.push(format!(
+                "| {label}, wrk {connections} connections, 1 Envoy worker | {rps} | {p50} | {p99} | | | |"
+            ));
+        }
         envoys.push(proc);
     }
     let load = util::output(Command::new("cat").arg("/proc/loadavg")).unwrap_or_default();

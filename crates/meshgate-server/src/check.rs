@@ -142,15 +142,10 @@ impl State {
         } else {
             "denied"
         };
-        self.metrics.decision(
-            outcome,
-            if decision.allowed {
-                ""
-            } else {
-                rule.unwrap_or("")
-            },
-            started.elapsed(),
-        );
+        // The rule that decided: the first allow rule (or `default allow`), or the deny rule;
+        // empty for the default deny and for errors.
+        self.metrics
+            .decision(outcome, rule.unwrap_or(""), started.elapsed());
         if let Some(log) = &self.log {
             log.decision(&request, &decision, snapshot.version(), !decision.allowed);
         }
@@ -253,6 +248,8 @@ mod tests {
         assert!(text.contains(r#"meshgate_checks_rejected_total{reason="not_loaded"} 1"#));
         assert!(text.contains(r#"meshgate_checks_rejected_total{reason="unreadable"} 1"#));
         assert!(text.contains(r#"meshgate_decisions_total{outcome="error",rule=""} 1"#));
+        assert!(text.contains(r#"meshgate_decisions_total{outcome="allowed",rule="all"} 1"#));
+        assert!(text.contains(r#"meshgate_decisions_total{outcome="denied",rule="no-admin"} 1"#));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! | metric | type | labels |
 //! |---|---|---|
-//! | `meshgate_decisions_total` | counter | `outcome` (`allowed`, `denied`, `error`), `rule` (the deciding rule; empty for the default deny and for errors) |
+//! | `meshgate_decisions_total` | counter | `outcome` (`allowed`, `denied`, `error`), `rule` (the deciding rule: the first allow rule, or the deny rule; empty for the default deny and for errors) |
 //! | `meshgate_decision_duration_seconds` | histogram | from a request's arrival at the decision to the decision (mapping, limits and the engine; not the network) |
 //! | `meshgate_checks_rejected_total` | counter | `reason` (`overloaded`: over the bound on concurrent checks; `too_large`: over the request-size limit; `unreadable`: attributes that could not be read; `not_loaded`: no policy) |
 //! | `meshgate_policy_reloads_total` | counter | versions loaded, the first included |

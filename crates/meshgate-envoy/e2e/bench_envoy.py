@@ -150,7 +150,9 @@ def run_one(name: str, filters: list[dict[str, Any]], pki: Pki, workdir: Path, a
     (workdir / "nginx").mkdir(exist_ok=True)
     conf = workdir / "nginx" / f"{name}.conf"
     conf.write_text(nginx_conf(backend, front, envoy_port, cert, key, workdir / "nginx"))
-    nginx = subprocess.Popen(["nginx", "-p", str(workdir / "nginx"), "-e", "stderr", "-c", str(conf)], stderr=subprocess.DEVNULL)
+    nginx = subprocess.Popen(
+        ["nginx", "-p", str(workdir / "nginx"), "-e", "stderr", "-c", str(conf)], stderr=subprocess.DEVNULL, preexec_fn=E.die_with_parent
+    )
     try:
         start = time.monotonic()
         try:

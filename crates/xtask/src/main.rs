@@ -8,6 +8,8 @@
 //! - `python`: builds the Python extension into its virtual environment.
 //! - `proptest-long`: the equivalence property with 1,000,000 cases.
 //! - `editor`: the tests of the editor support (`editors/vscode`), also a step of `test`.
+//! - `playground [--test]`: the web playground into `target/playground`; with `--test`, its
+//!   browser tests (a step of `test`).
 //! - `fuzz [--seconds N] [--cmin] [TARGET...]`: the cargo-fuzz targets (`cargo test` replays
 //!   their corpora).
 
@@ -15,6 +17,7 @@ mod bench;
 mod editor;
 mod envoy;
 mod fuzz;
+mod playground;
 mod python;
 mod toolchain;
 mod util;
@@ -43,9 +46,10 @@ fn main() -> ExitCode {
         "proptest-long" => proptest_long(),
         "fuzz" => fuzz::run(rest),
         "editor" => editor::test(),
+        "playground" => playground::run(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|bench [--quick]|wasm|python|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
+                "usage: cargo xtask <test|bench [--quick]|wasm|python|editor|playground [--test]|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
             );
             return if task == "help" {
                 ExitCode::SUCCESS
@@ -121,6 +125,7 @@ fn test(args: &[String]) -> util::Result {
     util::step("python bindings", python::test)?;
     util::step("wasm bindings", wasm::test)?;
     util::step("editor grammar", editor::test)?;
+    util::step("web playground in Chromium", || playground::test(false))?;
     util::step("envoy filter in a proxy-wasm host", envoy::test)?;
     Ok(())
 }

@@ -7,11 +7,15 @@
 //! only what JSON text cannot express: keys that are not strings, integers beyond 64 bits, and
 //! values of types JSON has no form for.
 
+use meshgate::RequestLimits;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-/// Deepest nesting accepted while walking a Python object (the core refuses deeper values anyway).
-const MAX_DEPTH: usize = 32;
+/// Deepest nesting accepted while walking a Python object: deeper than any request the core
+/// accepts (at most four levels of fields above a claim or context value, which nests at most
+/// [`RequestLimits::MAX_DEPTH`] levels), so that the core's own error is the one reported, and
+/// bounded, so that a hostile object cannot exhaust the stack.
+const MAX_DEPTH: usize = 2 * RequestLimits::MAX_DEPTH;
 
 /// Why a Python object could not be read as JSON, and where.
 pub struct ConvertError {

@@ -143,10 +143,7 @@ fn walk(
         // is the core's own. JSON has no form for NaN and the infinities.
         let v = f.value();
         if !v.is_finite() {
-            return Err(error(
-                path,
-                format!("floating-point value `{v}` is not supported"),
-            ));
+            return Err(error(path, meshgate::request::float_value(v)));
         }
         let _ = serde_json::to_writer(&mut *out, &v);
         return Ok(());

@@ -1,7 +1,8 @@
 //! The request corpus (`spec/conformance/requests/requests.json`): every input is read by
 //! [`Request::from_json`] and must give the recorded request or error, field and message. Every
 //! accepted request is also fed, field by field, to a [`RequestBuilder`], which must build the
-//! same request. The Python and Node test suites run the same corpus through their bindings.
+//! same request, and so must every request of the equivalence property's generator. The Python
+//! and Node test suites run the same corpus through their bindings.
 #![expect(
     clippy::panic,
     clippy::unwrap_used,
@@ -142,4 +143,21 @@ fn builder_refuses_what_the_corpus_refuses_beyond_the_ceilings() {
         .collect();
     let e = b.pairs(Field::SourceLabels, labels).unwrap_err();
     assert_eq!(e.message, "`source.labels`: more than 1024 entries");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// The generated requests of the equivalence property (`meshgate-testgen`): the builder,
+    /// fed field by field, builds what the JSON reader reads.
+    #[test]
+    fn the_builder_builds_what_the_reader_reads(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096)
+    ) {
+        let (_, requests) = meshgate_testgen::from_bytes(&bytes);
+        for json in requests {
+            let r = Request::from_json(&json).unwrap();
+            proptest::prop_assert_eq!(rebuild(&r), r);
+        }
+    }
 }

@@ -17,9 +17,9 @@ use super::lexeme::{
 };
 use crate::span::Span;
 
-/// Longest list literal accepted: the ceiling defined by
+/// Longest list literal accepted: the parser's ceiling, defined by
 /// [`PolicyLimits::MAX_LIST_LEN`](crate::PolicyLimits::MAX_LIST_LEN).
-pub const MAX_LIST_LEN: usize = crate::limits::PolicyLimits::MAX_LIST_LEN;
+const MAX_LIST_LEN: usize = crate::limits::PolicyLimits::MAX_LIST_LEN;
 
 /// A literal: a string, a list, or a bare word.
 pub fn literal(i: In<'_>) -> PResult<'_, Lit> {

@@ -23,6 +23,7 @@
 // `#[expect]` with its reason.
 
 pub mod convert;
+mod tools;
 
 use js_sys::{Array, Error, JsString, Reflect};
 use meshgate::{Diagnostic, Diagnostics, RequestError};

@@ -12,7 +12,6 @@ use std::fmt;
 use std::ops::Deref;
 
 use serde::Serialize;
-use smallvec::SmallVec;
 
 use crate::model::Effect;
 
@@ -36,35 +35,72 @@ pub struct Decision<'p> {
 
 /// A list in a [`Decision`], in set order. Read it as a slice (it dereferences to `[T]`); it
 /// holds up to two items without allocating, which is what makes most decisions allocation-free.
-#[derive(Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct List<T>(SmallVec<[T; 2]>);
+///
+/// Unlike a `SmallVec`, it is covariant in `T`, so a `Decision<'long>` can be used where a
+/// `Decision<'short>` is expected.
+#[derive(Clone)]
+pub struct List<T>(Repr<T>);
+
+#[derive(Clone)]
+enum Repr<T> {
+    Empty,
+    One(T),
+    Two([T; 2]),
+    Heap(Vec<T>),
+}
 
 impl<T> List<T> {
     /// The items, in set order.
     pub fn as_slice(&self) -> &[T] {
-        &self.0
+        match &self.0 {
+            Repr::Empty => &[],
+            Repr::One(item) => std::slice::from_ref(item),
+            Repr::Two(items) => items,
+            Repr::Heap(items) => items,
+        }
     }
 
     pub(crate) fn push(&mut self, item: T) {
-        self.0.push(item);
+        self.0 = match std::mem::replace(&mut self.0, Repr::Empty) {
+            Repr::Empty => Repr::One(item),
+            Repr::One(first) => Repr::Two([first, item]),
+            Repr::Two([a, b]) => Repr::Heap(vec![a, b, item]),
+            Repr::Heap(mut items) => {
+                items.push(item);
+                Repr::Heap(items)
+            }
+        };
     }
 
     pub(crate) fn clear(&mut self) {
-        self.0.clear();
+        self.0 = Repr::Empty;
     }
 }
 
 impl<T> Default for List<T> {
     fn default() -> Self {
-        List(SmallVec::new())
+        List(Repr::Empty)
+    }
+}
+
+impl<T: PartialEq> PartialEq for List<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl<T: Eq> Eq for List<T> {}
+
+impl<T: Serialize> Serialize for List<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(s)
     }
 }
 
 impl<T> Deref for List<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
-        &self.0
+        self.as_slice()
     }
 }
 
@@ -72,13 +108,13 @@ impl<'l, T> IntoIterator for &'l List<T> {
     type Item = &'l T;
     type IntoIter = std::slice::Iter<'l, T>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.as_slice().iter()
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for List<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter()).finish()
+        f.debug_list().entries(self.as_slice()).finish()
     }
 }
 
@@ -152,5 +188,33 @@ impl Decision<'_> {
     /// The decision as a JSON value.
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compiles only while a decision is covariant in its lifetime (a `SmallVec` is not).
+    fn shorten<'s>(d: Decision<'static>) -> Decision<'s> {
+        d
+    }
+
+    #[test]
+    fn lists_read_as_slices_at_every_size() {
+        let mut d = shorten(Decision::default());
+        assert!(d.reasons.is_empty());
+        for (i, id) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            d.reasons.push(id);
+            assert_eq!(d.reasons.len(), i + 1);
+            assert_eq!(d.reasons.last(), Some(&id));
+        }
+        assert_eq!(d.reasons.as_slice(), ["a", "b", "c", "d"]);
+        assert_eq!(
+            d.to_json(),
+            r#"{"allowed":false,"reasons":["a","b","c","d"],"audits":[],"dry_run":[],"errors":[]}"#
+        );
+        d.reasons.clear();
+        assert_eq!(d, Decision::default());
     }
 }

@@ -89,7 +89,7 @@ const REDACTED: &str = "[redacted]";
 
 impl<'a, 'r> DecisionLog<'a, 'r> {
     /// The record of a decided request.
-    pub fn decided<'d: 'a>(decision: &'a Decision<'d>, mode: Mode, action: Action) -> Self {
+    pub fn decided(decision: &'a Decision<'a>, mode: Mode, action: Action) -> Self {
         DecisionLog {
             allowed: decision.allowed,
             reasons: decision.reasons.as_slice(),

@@ -6,7 +6,16 @@ import {
   Engine,
   check,
   checkSources,
+  explain,
+  lint,
+  format,
+  diff,
+  runTests,
   type Decision,
+  type DiffReport,
+  type Explanation,
+  type LintReport,
+  type TestReport,
   type Diagnostic,
   type Effect,
   type PolicyError,
@@ -88,3 +97,19 @@ new Engine("allow");
 }
 
 console.log(allowed, reasons, effects, messages, json, ids, warnings, n, e, s);
+
+// The authoring tools.
+const toolSet = PolicySet.fromSource('allow "a" { to port 80 }', "tools.mgp");
+const explanation: Explanation = explain(toolSet, { destination: { port: 80 } });
+const why: string = explanation.text + explanation.summary + explanation.deciding[0].checks[0].outcome;
+const report: LintReport = lint(toolSet, true);
+const firstWarning: Diagnostic | undefined = report.diagnostics[0];
+const formatted: string = format("allow \"a\" { }", "a.mgp");
+const changes: DiffReport = diff(toolSet, toolSet);
+const changed: boolean = changes.decision_changes.some((r) => r.before.allowed !== r.after.allowed);
+const tests: TestReport = runTests(toolSet, { cases: [] }, true);
+const percent: number | undefined = tests.coverage?.percent;
+console.log(why, firstWarning, formatted, changed, percent);
+// @ts-expect-error: an explanation's outcome is one of four words
+const badOutcome: "matched" = explanation.deciding[0].checks[0].outcome;
+console.log(badOutcome);

@@ -34,18 +34,9 @@ use crate::limits::RequestLimits;
 pub use spiffe::SpiffeId;
 pub use value::Value;
 
-/// [`RequestLimits::MAX_MAP_ENTRIES`], under its former name.
-#[doc(hidden)]
-pub const MAX_MAP_ENTRIES: usize = RequestLimits::MAX_MAP_ENTRIES;
-/// [`RequestLimits::MAX_LIST_ITEMS`], under its former name.
-#[doc(hidden)]
-pub const MAX_LIST_ITEMS: usize = RequestLimits::MAX_LIST_ITEMS;
-/// The default [`RequestLimits::max_bytes`], under its former name.
-#[doc(hidden)]
-pub const MAX_REQUEST_BYTES: usize = RequestLimits::DEFAULT.max_bytes;
-
 /// Everything a decision can look at. See the module docs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Request<'a> {
     /// The caller.
     #[serde(skip_serializing_if = "Source::is_empty")]

@@ -7,11 +7,15 @@
 //! only what JSON text cannot express: keys that are not strings, integers beyond 64 bits, and
 //! values of types JSON has no form for.
 
+use meshgate::RequestLimits;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-/// Deepest nesting accepted while walking a Python object (the core refuses deeper values anyway).
-const MAX_DEPTH: usize = 32;
+/// Deepest nesting accepted while walking a Python object: deeper than any request the core
+/// accepts (at most four levels of fields above a claim or context value, which nests at most
+/// [`RequestLimits::MAX_DEPTH`] levels), so that the core's own error is the one reported, and
+/// bounded, so that a hostile object cannot exhaust the stack.
+const MAX_DEPTH: usize = 2 * RequestLimits::MAX_DEPTH;
 
 /// Why a Python object could not be read as JSON, and where.
 pub struct ConvertError {
@@ -139,10 +143,7 @@ fn walk(
         // is the core's own. JSON has no form for NaN and the infinities.
         let v = f.value();
         if !v.is_finite() {
-            return Err(error(
-                path,
-                format!("floating-point value `{v}` is not supported"),
-            ));
+            return Err(error(path, meshgate::request::float_value(v)));
         }
         let _ = serde_json::to_writer(&mut *out, &v);
         return Ok(());

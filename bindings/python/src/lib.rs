@@ -133,7 +133,8 @@ fn request_error(py: Python<'_>, field: &str, message: &str) -> PyErr {
     }
 }
 
-/// Reads a request dict through the core's JSON reader.
+/// Reads a request dict: through the core's request builder ([`fast`]), or, for anything it is
+/// not sure of, as JSON text through the core's JSON reader.
 fn request_from_dict(obj: &Bound<'_, PyAny>) -> PyResult<meshgate::Request<'static>> {
     let py = obj.py();
     if obj.cast::<PyDict>().is_err() {
@@ -147,13 +148,10 @@ fn request_from_dict(obj: &Bound<'_, PyAny>) -> PyResult<meshgate::Request<'stat
         )));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
-        // The fast reader takes only what the JSON reader would accept as it is (limits
-        // included); anything else goes through the JSON reader, for the same errors.
-        if let Some(request) = guard(|| fast::request(d))?
-            && request
-                .check_limits(&meshgate::RequestLimits::default())
-                .is_ok()
-        {
+        // The fast reader feeds the core's request builder, and takes only what the JSON
+        // reader would accept as it is (limits included); anything else goes through the JSON
+        // reader, for the same errors.
+        if let Some(request) = guard(|| fast::request(d))? {
             return Ok(request);
         }
     }

@@ -55,29 +55,11 @@ pub fn diagnostics_json<'a>(diagnostics: impl IntoIterator<Item = &'a Diagnostic
     serde_json::to_string(&list).unwrap_or_else(|_| "[]".to_string())
 }
 
-/// Reads a request from JSON: [`Request::from_json`], with the same checks and errors, but
-/// without tracking the field path while reading a valid request. (`from_json` reads through
-/// serde_path_to_error, which allocates for every key: about a tenth of a decision's time in a
-/// WebAssembly profile.) Only a request that fails is read again, by `from_json`, to name the
-/// field.
-pub fn request_from_json(json: &str) -> Result<Request<'static>, RequestError> {
-    // The fast path takes only what `Request::from_json` would accept as it is; anything else
-    // goes through it, so errors are the same.
-    if json.len() <= meshgate::request::MAX_REQUEST_BYTES
-        && json.trim_start().starts_with('{')
-        && let Ok(request) = serde_json::from_str::<Request<'static>>(json)
-        && request
-            .check_limits(&meshgate::RequestLimits::default())
-            .is_ok()
-    {
-        return Ok(request);
-    }
-    Request::from_json(json)
-}
-
 /// Decides a request given as JSON and returns the decision as JSON.
 pub fn decide_json(engine: &Engine, json: &str) -> Result<String, RequestError> {
-    let request = request_from_json(json)?;
+    // `Request::from_json` feeds the core's request builder, reading without tracking the
+    // field's path; only a request that fails is read again to name the field.
+    let request = Request::from_json(json)?;
     Ok(engine.decide(&request).to_json())
 }
 
@@ -103,35 +85,6 @@ mod tests {
         );
         let e = decide_json(&engine, r#"{"source": {"ip": "nope"}}"#).unwrap_err();
         assert_eq!(e.field, "source.ip");
-    }
-
-    #[test]
-    fn the_fast_reader_agrees_with_from_json() {
-        let good = r#"{"source":{"principal":"spiffe://td/ns/a/sa/b","labels":{"app":"web"},"ip":"10.1.2.3"},"destination":{"port":8080},"request":{"method":"GET","path":"/x?y=1","headers":{"X-A":"1"},"auth":{"audiences":["a"],"claims":{"groups":["a","b"],"n":3}}},"connection":{"sni":"x"},"time":"2026-03-29T01:30:00Z","context":{"risk":2}}"#;
-        assert_eq!(
-            request_from_json(good).unwrap(),
-            Request::from_json(good).unwrap()
-        );
-        for bad in [
-            r#"{"source": {"ip": "10.0.0.300"}}"#,
-            r#"{"source": {"namspace": "x"}}"#,
-            r#"{"request": {"headers": {"a": "1", "a": "2"}}}"#,
-            r#"{"context": {"x": 1.5}}"#,
-            r#"{"context": {"x": null}}"#,
-            r#"{"source": {"principal": null}}"#,
-            r#"{"destination": {"port": 70000}}"#,
-            r#"{"time": "now"}"#,
-            r#"{"a": 1, "#,
-            "[]",
-            "{} {}",
-            r#"{"request": {"path": "/a"}} x"#,
-        ] {
-            assert_eq!(
-                request_from_json(bad).err(),
-                Request::from_json(bad).err(),
-                "{bad}"
-            );
-        }
     }
 
     #[test]

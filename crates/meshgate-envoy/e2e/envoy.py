@@ -7,10 +7,12 @@ and CPU after the run).
 
 from __future__ import annotations
 
+import ctypes
 import http.client
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -21,6 +23,13 @@ from typing import Any
 
 ENVOY = os.environ.get("MESHGATE_ENVOY_BIN", "envoy")
 WASM = os.environ.get("MESHGATE_ENVOY_WASM", "")
+
+def die_with_parent() -> None:
+    """Runs in the child before exec: the kernel sends it SIGKILL when the test process dies, so
+    that not even a killed test run leaves an Envoy behind (fixtures stop it on every other exit)."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
 
 HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 WASM_FILTER = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
@@ -182,7 +191,9 @@ class Envoy:
             "--admin-address-path", str(admin_path),
             *self.extra_args,
         ]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -22,8 +22,8 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use meshgate::Request;
-use meshgate::request::{Pairs, Value};
+use meshgate::request::{Field, Pairs, RequestBuilder, Value};
+use meshgate::{Request, RequestError, RequestLimits};
 
 use crate::config::Config;
 use crate::wire;
@@ -171,23 +171,33 @@ impl Needs {
 }
 
 /// Builds the request for the current HTTP request, reading the attributes in `needs`.
+///
+/// The request is fed to the core's [`RequestBuilder`], which holds the rules of what a request
+/// may hold (the same as for JSON, Python and JavaScript). Its limits are the ceilings alone
+/// ([`RequestLimits::CEILINGS`]): Envoy bounds the headers and metadata it hands over, and the
+/// filter must not refuse what Envoy accepted.
 pub fn request(
     attrs: &impl Attributes,
     config: &Config,
     needs: Needs,
 ) -> Result<Request<'static>, MappingError> {
-    let mut r = Request::default();
+    let mut b = RequestBuilder::with_limits(RequestLimits::CEILINGS);
 
-    if needs.principal {
-        r.source.principal = text(attrs, paths::PEER_URI_SAN)?.map(Cow::Owned);
+    if needs.principal
+        && let Some(principal) = text(attrs, paths::PEER_URI_SAN)?
+    {
+        b.str(Field::SourcePrincipal, principal).map_err(refused)?;
     }
     if needs.ip {
-        r.source.ip = text(attrs, paths::SOURCE_ADDRESS)?
-            .as_deref()
-            .and_then(address_ip);
-        r.destination.ip = text(attrs, paths::DESTINATION_ADDRESS)?
-            .as_deref()
-            .and_then(address_ip);
+        for (field, path) in [
+            (Field::SourceIp, paths::SOURCE_ADDRESS),
+            (Field::DestinationIp, paths::DESTINATION_ADDRESS),
+        ] {
+            // Pipes, internal addresses and anything else that is not an IP socket: absent.
+            if let Some(ip) = text(attrs, path)?.as_deref().and_then(address_ip) {
+                b.ip(field, ip).map_err(refused)?;
+            }
+        }
     }
     if needs.port
         && let Some(bytes) = property(attrs, paths::DESTINATION_PORT)?
@@ -199,17 +209,23 @@ pub fn request(
             ))
         })?;
         // A port outside 0..=65535 cannot come from a socket; leave it absent.
-        r.destination.port = u16::try_from(port).ok();
+        if let Ok(port) = u16::try_from(port) {
+            b.port(port).map_err(refused)?;
+        }
     }
-    if needs.sni {
-        r.connection.sni = text(attrs, paths::SNI)?.map(Cow::Owned);
+    if needs.sni
+        && let Some(sni) = text(attrs, paths::SNI)?
+    {
+        b.str(Field::ConnectionSni, sni).map_err(refused)?;
     }
     if needs.namespace {
-        r.destination.namespace = match text(attrs, paths::NODE_NAMESPACE)? {
+        let namespace = match text(attrs, paths::NODE_NAMESPACE)? {
             Some(ns) => Some(ns),
             None => text(attrs, paths::LEGACY_NODE_NAMESPACE)?,
+        };
+        if let Some(ns) = namespace {
+            b.str(Field::DestinationNamespace, ns).map_err(refused)?;
         }
-        .map(Cow::Owned);
     }
     let labels = if needs.labels {
         match property(attrs, paths::NODE_LABELS)? {
@@ -222,43 +238,54 @@ pub fn request(
     if let Some(bytes) = labels {
         let labels = wire::string_map(&bytes)
             .map_err(|e| MappingError(format!("cannot decode the node's `LABELS`: {e}")))?;
-        r.destination.labels = labels
+        // A label repeated in the metadata: the last one wins, as before.
+        let labels: Pairs<'static, Cow<'static, str>> = labels
             .into_iter()
             .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
             .collect();
+        b.pairs(Field::DestinationLabels, labels).map_err(refused)?;
     }
     if needs.service {
-        r.destination.service = match &config.destination_service {
-            Some(s) => Some(Cow::Owned(s.clone())),
+        let service = match &config.destination_service {
+            Some(s) => Some(s.clone()),
             None => text(attrs, paths::CLUSTER_NAME)?
                 .as_deref()
                 .and_then(outbound_service)
-                .map(|s| Cow::Owned(s.to_string())),
+                .map(str::to_string),
         };
+        if let Some(service) = service {
+            b.str(Field::DestinationService, service).map_err(refused)?;
+        }
     }
 
-    read_headers(attrs, config, &mut r)?;
+    read_headers(attrs, config, &mut b)?;
     if needs.metadata {
-        read_metadata(attrs, config, &mut r)?;
+        read_metadata(attrs, config, &mut b)?;
     }
 
     if needs.time {
         let nanos = attrs
             .now_nanos()
             .map_err(|e| MappingError(format!("cannot read the proxy's clock: {e}")))?;
-        r.time = Some(jiff::Timestamp::from_nanosecond(nanos).map_err(|e| {
+        let time = jiff::Timestamp::from_nanosecond(nanos).map_err(|e| {
             MappingError(format!(
                 "the proxy's clock is out of range ({nanos} ns): {e}"
             ))
-        })?);
+        })?;
+        b.time(time).map_err(refused)?;
     }
-    Ok(r)
+    b.finish().map_err(refused)
+}
+
+/// A request the core's builder refused (nothing Envoy hands over should be).
+fn refused(e: RequestError) -> MappingError {
+    MappingError(e.to_string())
 }
 
 fn read_headers(
     attrs: &impl Attributes,
     config: &Config,
-    r: &mut Request<'static>,
+    b: &mut RequestBuilder<'static>,
 ) -> Result<(), MappingError> {
     let headers = attrs
         .headers()
@@ -266,17 +293,21 @@ fn read_headers(
     let mut selected: Vec<(String, String)> = Vec::new();
     for (name, value) in &headers {
         let name = name.as_str();
-        match name {
-            ":method" if r.request.method.is_none() => {
-                r.request.method = Some(Cow::Owned(wire::lossy(value)));
-            }
-            ":path" if r.request.path.is_none() => {
-                let path = wire::lossy(value);
-                let end = path.find(['?', '#']).unwrap_or(path.len());
-                r.request.path = Some(Cow::Owned(path.get(..end).unwrap_or(&path).to_string()));
-            }
-            ":authority" if r.request.host.is_none() => {
-                r.request.host = Some(Cow::Owned(wire::lossy(value)));
+        // The first `:method`, `:path` and `:authority` make the request line; a repeated
+        // one is read like any other header.
+        let pseudo = match name {
+            ":method" => Some(Field::RequestMethod),
+            ":path" => Some(Field::RequestPath),
+            ":authority" => Some(Field::RequestHost),
+            _ => None,
+        };
+        match pseudo {
+            Some(field) if !b.is_given(field) => {
+                let mut value = wire::lossy(value);
+                if field == Field::RequestPath {
+                    value.truncate(value.find(['?', '#']).unwrap_or(value.len()));
+                }
+                b.str(field, value).map_err(refused)?;
             }
             _ => {
                 if let Some(wanted) = config.headers.iter().find(|h| h.eq_ignore_ascii_case(name)) {
@@ -294,17 +325,20 @@ fn read_headers(
             }
         }
     }
-    r.request.headers = selected
+    let headers: Pairs<'static, Cow<'static, str>> = selected
         .into_iter()
         .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
         .collect();
+    if !headers.is_empty() {
+        b.pairs(Field::RequestHeaders, headers).map_err(refused)?;
+    }
     Ok(())
 }
 
 fn read_metadata(
     attrs: &impl Attributes,
     config: &Config,
-    r: &mut Request<'static>,
+    b: &mut RequestBuilder<'static>,
 ) -> Result<(), MappingError> {
     let Some(bytes) = property(attrs, paths::METADATA)? else {
         return Ok(());
@@ -332,7 +366,7 @@ fn read_metadata(
             },
         };
         match payload {
-            Some(Value::Map(claims)) => auth_from_claims(claims, r),
+            Some(Value::Map(claims)) => auth_from_claims(claims, b)?,
             Some(other) => {
                 return Err(MappingError(format!(
                     "the JWT payload in the `{}` metadata is {}, not an object",
@@ -343,31 +377,45 @@ fn read_metadata(
             None => {}
         }
     }
-    if let Some(ctx) = context {
-        r.context = ctx;
+    if let Some(ctx) = context
+        && !ctx.is_empty()
+    {
+        b.values(Field::Context, ctx).map_err(refused)?;
     }
     Ok(())
 }
 
 /// `request.auth` from a JWT payload: principal `iss/sub` (as Istio forms it), presenter `azp`,
 /// audiences `aud` (a string or a list of strings), and every claim.
-fn auth_from_claims(claims: Pairs<'static, Value<'static>>, r: &mut Request<'static>) {
+fn auth_from_claims(
+    claims: Pairs<'static, Value<'static>>,
+    b: &mut RequestBuilder<'static>,
+) -> Result<(), MappingError> {
     let string = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
     if let (Some(iss), Some(sub)) = (string("iss"), string("sub")) {
-        r.request.auth.principal = Some(Cow::Owned(format!("{iss}/{sub}")));
+        b.str(Field::AuthPrincipal, format!("{iss}/{sub}"))
+            .map_err(refused)?;
     }
-    r.request.auth.presenter = string("azp").map(Cow::Owned);
-    r.request.auth.audiences = match claims.get("aud") {
-        Some(Value::Str(s)) => Some(Cow::Owned(vec![s.clone()])),
-        Some(Value::List(items)) => Some(Cow::Owned(
+    if let Some(azp) = string("azp") {
+        b.str(Field::AuthPresenter, azp).map_err(refused)?;
+    }
+    let audiences = match claims.get("aud") {
+        Some(Value::Str(s)) => Some(vec![s.clone()]),
+        Some(Value::List(items)) => Some(
             items
                 .iter()
                 .filter_map(|v| v.as_str().map(|s| Cow::Owned(s.to_string())))
                 .collect(),
-        )),
+        ),
         _ => None,
     };
-    r.request.auth.claims = claims;
+    if let Some(audiences) = audiences {
+        b.audiences(audiences).map_err(refused)?;
+    }
+    if !claims.is_empty() {
+        b.values(Field::AuthClaims, claims).map_err(refused)?;
+    }
+    Ok(())
 }
 
 /// The IP of an Envoy socket address (`10.1.2.3:443`, `[2001:db8::1]:443`, or a bare address);
@@ -520,10 +568,9 @@ mod tests {
     #[test]
     fn absent_attributes_stay_absent() {
         let r = request(&Fake::default(), &config(), Needs::ALL).unwrap();
-        let expected = Request {
-            time: Some(jiff::Timestamp::UNIX_EPOCH),
-            ..Request::default()
-        };
+        let mut expected = Request::builder();
+        expected.time(jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let expected = expected.finish().unwrap();
         assert_eq!(r, expected);
     }
 

@@ -8,10 +8,16 @@
 
 use std::borrow::Cow;
 
-use meshgate::request::{MAX_LIST_ITEMS, MAX_MAP_ENTRIES, Pairs, Value};
+use meshgate::RequestLimits;
+use meshgate::request::{Pairs, Value};
 
-/// Deepest nesting of structs and lists accepted in a metadata value (as in JSON requests).
-pub const MAX_DEPTH: usize = 16;
+/// The core's ceilings on one map and one list ([`RequestLimits`]).
+const MAX_MAP_ENTRIES: usize = RequestLimits::MAX_MAP_ENTRIES;
+const MAX_LIST_ITEMS: usize = RequestLimits::MAX_LIST_ITEMS;
+/// Deepest nesting accepted while decoding a metadata value: the core's
+/// [`RequestLimits::MAX_DEPTH`], counted here per protobuf message (a `Struct` inside a `Value`
+/// costs two levels), so a decoded value never nests deeper than the core accepts.
+pub const MAX_DEPTH: usize = RequestLimits::MAX_DEPTH;
 
 /// A value that could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -24,8 +24,8 @@ use std::net::IpAddr;
 
 use http::HeaderMap;
 use http::header::HeaderName;
-use meshgate::Request;
-use meshgate::request::Pairs;
+use meshgate::request::{Field, Pairs};
+use meshgate::{Request, RequestError};
 
 use crate::peer::PeerInfo;
 use crate::xfcc;
@@ -131,52 +131,65 @@ impl Mapping {
     }
 
     /// The meshgate request for `req`, borrowing from it and from the mapping. `time` is the
-    /// proxy's clock (the core reads none).
+    /// proxy's clock (the core reads none). The request goes through the core's
+    /// [`RequestBuilder`](meshgate::request::RequestBuilder), so the default
+    /// [`RequestLimits`](meshgate::RequestLimits) hold (string sizes, header counts) as they do
+    /// for every other reader.
     pub fn request<'r, B>(
         &'r self,
         req: &'r http::Request<B>,
         time: jiff::Timestamp,
     ) -> Result<Request<'r>, MappingError> {
-        let mut r = Request::default();
+        let mut b = Request::builder();
         let headers = req.headers();
+        let mut principal: Option<Cow<'r, str>> = None;
         match self.origin {
             Origin::Direct => {
-                r.request.method = Some(Cow::Borrowed(req.method().as_str()));
-                r.request.path = req
-                    .uri()
-                    .path_and_query()
-                    .map(|p| Cow::Borrowed(p.as_str()));
-                r.request.host = match req.uri().authority() {
-                    Some(a) => Some(Cow::Borrowed(a.as_str())),
-                    None => single(headers, "host", "request.host")?.map(Cow::Borrowed),
+                b.str(Field::RequestMethod, req.method().as_str())
+                    .map_err(core)?;
+                if let Some(p) = req.uri().path_and_query() {
+                    b.str(Field::RequestPath, p.as_str()).map_err(core)?;
+                }
+                let host = match req.uri().authority() {
+                    Some(a) => Some(a.as_str()),
+                    None => single(headers, "host", "request.host")?,
                 };
-                let peer = req.extensions().get::<PeerInfo>();
-                if let Some(peer) = peer {
-                    r.source.ip = peer.remote_addr.map(|a| a.ip());
-                    r.destination.ip = peer.local_addr.map(|a| a.ip());
-                    r.destination.port = peer.local_addr.map(|a| a.port());
-                    r.connection.sni = peer.sni.as_deref().map(Cow::Borrowed);
-                    r.source.principal = peer.principal().map(Cow::Borrowed);
+                if let Some(host) = host {
+                    b.str(Field::RequestHost, host).map_err(core)?;
+                }
+                if let Some(peer) = req.extensions().get::<PeerInfo>() {
+                    if let Some(a) = peer.remote_addr {
+                        b.ip(Field::SourceIp, a.ip()).map_err(core)?;
+                    }
+                    if let Some(a) = peer.local_addr {
+                        b.ip(Field::DestinationIp, a.ip()).map_err(core)?;
+                        b.port(a.port()).map_err(core)?;
+                    }
+                    if let Some(sni) = peer.sni.as_deref() {
+                        b.str(Field::ConnectionSni, sni).map_err(core)?;
+                    }
+                    principal = peer.principal().map(Cow::Borrowed);
                 }
             }
             Origin::Forwarded => {
-                r.request.method = first_of(
-                    headers,
-                    &["x-forwarded-method", "x-original-method"],
-                    "request.method",
-                )?
-                .map(Cow::Borrowed);
-                r.request.path = first_of(
-                    headers,
-                    &["x-forwarded-uri", "x-original-uri"],
-                    "request.path",
-                )?
-                .map(Cow::Borrowed);
-                r.request.host =
-                    single(headers, "x-forwarded-host", "request.host")?.map(Cow::Borrowed);
+                let forwarded = [
+                    (
+                        Field::RequestMethod,
+                        ["x-forwarded-method", "x-original-method"],
+                    ),
+                    (Field::RequestPath, ["x-forwarded-uri", "x-original-uri"]),
+                ];
+                for (field, names) in forwarded {
+                    if let Some(v) = first_of(headers, &names, field.path())? {
+                        b.str(field, v).map_err(core)?;
+                    }
+                }
+                if let Some(host) = single(headers, "x-forwarded-host", "request.host")? {
+                    b.str(Field::RequestHost, host).map_err(core)?;
+                }
                 if let Some((first, last)) = forwarded_for(headers)? {
-                    r.source.ip = Some(last);
-                    r.source.remote_ip = Some(first);
+                    b.ip(Field::SourceIp, last).map_err(core)?;
+                    b.ip(Field::SourceRemoteIp, first).map_err(core)?;
                 }
             }
         }
@@ -188,21 +201,32 @@ impl Mapping {
                 message: e.to_string(),
             })?;
             // The header replaces the TLS peer, which is the proxy that wrote it.
-            r.source.principal = sans.into_iter().next().map(Cow::Owned);
+            principal = sans.into_iter().next().map(Cow::Owned);
         }
-        r.request.headers = self.selected_headers(headers)?;
-        r.destination.service = self.destination_service.as_deref().map(Cow::Borrowed);
-        r.destination.namespace = self.destination_namespace.as_deref().map(Cow::Borrowed);
+        if let Some(p) = principal {
+            b.str(Field::SourcePrincipal, p).map_err(core)?;
+        }
+        let selected = self.selected_headers(headers)?;
+        if !selected.is_empty() {
+            b.pairs(Field::RequestHeaders, selected).map_err(core)?;
+        }
+        if let Some(s) = self.destination_service.as_deref() {
+            b.str(Field::DestinationService, s).map_err(core)?;
+        }
+        if let Some(ns) = self.destination_namespace.as_deref() {
+            b.str(Field::DestinationNamespace, ns).map_err(core)?;
+        }
         if !self.destination_labels.is_empty() {
-            r.destination.labels = Pairs(Cow::Owned(
-                self.destination_labels
-                    .iter()
-                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
-                    .collect(),
-            ));
+            let labels = self
+                .destination_labels
+                .iter()
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+                .collect::<Vec<_>>();
+            b.pairs(Field::DestinationLabels, Pairs(Cow::Owned(labels)))
+                .map_err(core)?;
         }
-        r.time = Some(time);
-        Ok(r)
+        b.time(time).map_err(core)?;
+        b.finish().map_err(core)
     }
 
     fn selected_headers<'r>(
@@ -227,6 +251,19 @@ impl Mapping {
         }
         Ok(Pairs(Cow::Owned(out)))
     }
+}
+
+/// A request the core's reader refuses (a limit, a duplicate): named by its field.
+fn core(e: RequestError) -> MappingError {
+    let field = Field::from_path(&e.field).map_or("request", Field::path);
+    // The core's message names the field already; `MappingError` names it once.
+    let prefix = format!("`{}`: ", e.field);
+    let message = e
+        .message
+        .strip_prefix(&prefix)
+        .unwrap_or(&e.message)
+        .to_string();
+    MappingError { field, message }
 }
 
 fn text<'r>(value: &'r http::HeaderValue, field: &'static str) -> Result<&'r str, MappingError> {
@@ -417,6 +454,20 @@ mod tests {
         assert_eq!(v["request"]["method"], "PUT");
         assert_eq!(v["request"]["path"], "/a?b");
         assert!(v["request"].get("host").is_none(), "no guess from `host`");
+    }
+
+    #[test]
+    fn the_core_limits_hold() {
+        let long = "x".repeat(70 * 1024);
+        let req = http::Request::builder()
+            .uri("/")
+            .header("x-tenant", long)
+            .body(())
+            .unwrap();
+        let mapping = Mapping::new().header(HeaderName::from_static("x-tenant"));
+        let e = mapping.request(&req, now()).unwrap_err();
+        assert!(e.field.starts_with("request"), "{e}");
+        assert!(e.message.contains("max_string_bytes"), "{e}");
     }
 
     #[test]

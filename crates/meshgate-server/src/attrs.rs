@@ -108,12 +108,12 @@ pub fn auth_from_claims<'a>(claims: Pairs<'a, Value<'a>>) -> Auth<'a> {
         )),
         _ => None,
     };
-    Auth {
-        principal,
-        presenter,
-        audiences,
-        claims,
-    }
+    let mut auth = Auth::default();
+    auth.principal = principal;
+    auth.presenter = presenter;
+    auth.audiences = audiences;
+    auth.claims = claims;
+    auth
 }
 
 /// A JWT payload forwarded in a header (Envoy's `jwt_authn` `forward_payload_header`: the

@@ -72,9 +72,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! **Requests** come from JSON ([`Request::from_json`], bounded by [`RequestLimits`]) or are
-//! filled in field by field from a proxy's own buffers, borrowing its strings. Every attribute
-//! is optional: a test on an absent one is unknown, never true.
+//! **Requests** come from JSON ([`Request::from_json`]) or from a [`RequestBuilder`] fed field
+//! by field from a proxy's own buffers, borrowing its strings. Both apply the same acceptance
+//! rules (types, duplicates, [`RequestLimits`]); every binding reads requests through them.
+//! Every attribute is optional: a test on an absent one is unknown, never true.
+//!
+//! ```
+//! use meshgate::request::Field;
+//! use meshgate::Request;
+//!
+//! let mut b = Request::builder();
+//! b.str(Field::SourcePrincipal, "spiffe://cluster.local/ns/shop/sa/frontend")?;
+//! b.str(Field::RequestMethod, "GET")?.str(Field::RequestPath, "/api/cart")?;
+//! let request = b.finish()?;
+//! assert_eq!(request.source_namespace(), Some("shop"));
+//! assert!(Request::builder().str(Field::SourceIp, "10.0.0.300").is_err());
+//! # Ok::<(), meshgate::RequestError>(())
+//! ```
 //!
 //! ## The runtime, and what is not in it
 //!
@@ -127,6 +141,6 @@ pub use engine::{Engine, EngineStats, IndexStats};
 pub use limits::{PolicyLimits, RequestLimits};
 pub use model::Effect;
 pub use policy_set::{PolicySet, PolicySetBuilder};
-pub use request::{Request, RequestError};
+pub use request::{Request, RequestBuilder, RequestError};
 pub use shared::{SharedEngine, Snapshot};
 pub use span::{SourceFile, Span};

@@ -4,7 +4,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use meshgate::request::{Destination, Http, Pairs, Source};
+use meshgate::request::{Field, Pairs};
 use meshgate::{Engine, PolicySet, Request};
 
 struct Counting;
@@ -40,55 +40,44 @@ fn deciding_allocates_nothing() {
     let engine = Engine::new(&set);
     static LABELS: [(Cow<'static, str>, Cow<'static, str>); 1] =
         [(Cow::Borrowed("team"), Cow::Borrowed("sre"))];
-    let requests = [
-        Request {
-            source: Source {
-                principal: Some(Cow::Borrowed("spiffe://cluster.local/ns/shop/sa/frontend")),
-                ..Source::default()
-            },
-            destination: Destination {
-                service: Some(Cow::Borrowed("payments.prod.svc.cluster.local")),
-                ..Destination::default()
-            },
-            request: Http {
-                method: Some(Cow::Borrowed("GET")),
-                path: Some(Cow::Borrowed("/api/export/x?y=1")),
-                ..Http::default()
-            },
-            ..Request::default()
-        },
-        Request {
-            source: Source {
-                namespace: Some(Cow::Borrowed("ops")),
-                labels: Pairs::borrowed(&LABELS),
-                ip: Some("10.1.2.3".parse().unwrap()),
-                ..Source::default()
-            },
-            destination: Destination {
-                namespace: Some(Cow::Borrowed("prod")),
-                ..Destination::default()
-            },
-            request: Http {
-                method: Some(Cow::Borrowed("POST")),
-                path: Some(Cow::Borrowed("/api/admin/users")),
-                ..Http::default()
-            },
-            time: Some("2026-03-30T09:00:00Z".parse().unwrap()),
-            ..Request::default()
-        },
-        Request {
-            source: Source {
-                namespace: Some(Cow::Borrowed("legacy")),
-                ..Source::default()
-            },
-            request: Http {
-                method: Some(Cow::Borrowed("GET")),
-                path: Some(Cow::Borrowed("/api/admin/x")),
-                ..Http::default()
-            },
-            ..Request::default()
-        },
-    ];
+    // Built from borrowed strings through the builder, which copies none of them.
+    let build = |fields: &[(Field, &'static str)]| {
+        let mut b = Request::builder();
+        for (field, value) in fields {
+            b.str(*field, *value).unwrap();
+        }
+        b
+    };
+    let first = build(&[
+        (
+            Field::SourcePrincipal,
+            "spiffe://cluster.local/ns/shop/sa/frontend",
+        ),
+        (Field::DestinationService, "payments.prod.svc.cluster.local"),
+        (Field::RequestMethod, "GET"),
+        (Field::RequestPath, "/api/export/x?y=1"),
+    ]);
+    let mut second = build(&[
+        (Field::SourceNamespace, "ops"),
+        (Field::SourceIp, "10.1.2.3"),
+        (Field::DestinationNamespace, "prod"),
+        (Field::RequestMethod, "POST"),
+        (Field::RequestPath, "/api/admin/users"),
+        (Field::Time, "2026-03-30T09:00:00Z"),
+    ]);
+    second
+        .pairs(Field::SourceLabels, Pairs::borrowed(&LABELS))
+        .unwrap();
+    let third = build(&[
+        (Field::SourceNamespace, "legacy"),
+        (Field::RequestMethod, "GET"),
+        (Field::RequestPath, "/api/admin/x"),
+    ]);
+    let requests = [first, second, third].map(|b| b.finish().unwrap());
+    assert!(matches!(
+        requests[0].source.principal,
+        Some(Cow::Borrowed(_))
+    ));
     let expected = [true, true, false];
     // Warm up: anything lazily initialised (time zone caches) is not per decision.
     for r in &requests {

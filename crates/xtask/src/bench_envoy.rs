@@ -3,8 +3,9 @@
 //! describes the setup).
 //!
 //! Builds the filter at `opt-level = "3"` (kept as `target/envoy-bench/meshgate_envoy-3.wasm`)
-//! and at the default `"s"`, both through `wasm-opt -Oz` as `cargo xtask envoy` does, installs Envoy (as the e2e suite does) and, from Debian, nginx and
-//! wrk when they are missing, then runs the benchmark at 10, 1,000, 10,000 and 100,000 rules.
+//! and at the default `"s"`, both through `wasm-opt -Oz` as `cargo xtask envoy` does, and
+//! `e2e/noop.wat` (a module that does nothing, compiled with wabt's `wat2wasm`), installs Envoy (as the e2e suite does) and, from Debian, nginx and
+//! wrk (and wabt) when they are missing, then runs the benchmark at 10, 1,000, 10,000 and 100,000 rules.
 //! Each configuration gets three 5-second wrk runs (the one with the least Envoy CPU time per
 //! request is kept). `--quick`: 10 and
 //! 1,000 rules, one 3-second run, the `s` build only.
@@ -17,6 +18,13 @@ use std::process::Command;
 use crate::envoy::{PACKAGE, WASM_FILE, filter_build, optimize};
 use crate::util;
 use crate::wasm::{self, Toolchain};
+
+fn suite_dir() -> PathBuf {
+    util::root()
+        .join("crates")
+        .join("meshgate-envoy")
+        .join("e2e")
+}
 
 /// `cargo xtask bench-envoy [--quick]`.
 pub fn run(args: &[String]) -> util::Result {
@@ -57,6 +65,16 @@ pub fn run(args: &[String]) -> util::Result {
     if !missing.is_empty() {
         wasm::apt_install(&missing)?;
     }
+    if !util::have("wat2wasm") {
+        wasm::apt_install(&["wabt"])?;
+    }
+    let noop = out.join("noop.wasm");
+    util::run(
+        Command::new("wat2wasm")
+            .arg(suite_dir().join("noop.wat"))
+            .arg("-o")
+            .arg(&noop),
+    )?;
     let load = util::output(Command::new("cat").arg("/proc/loadavg")).unwrap_or_default();
     eprintln!("load average before: {}", load.trim());
 
@@ -67,12 +85,9 @@ pub fn run(args: &[String]) -> util::Result {
         .to_path_buf();
     let mut cmd = Command::new(crate::python::bin(&venv, "python"));
     cmd.arg("bench_envoy.py")
-        .current_dir(
-            util::root()
-                .join("crates")
-                .join("meshgate-envoy")
-                .join("e2e"),
-        )
+        .arg("--noop")
+        .arg(&noop)
+        .current_dir(suite_dir())
         .env("MESHGATE_ENVOY_BIN", &envoy)
         .env("MESHGATE_BENCH_JSON", out.join("results.json"))
         .env("PYTHONDONTWRITEBYTECODE", "1");

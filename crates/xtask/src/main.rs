@@ -12,6 +12,8 @@
 //! - `python`: builds the Python extension into its virtual environment.
 //! - `proptest-long`: the equivalence property with 1,000,000 cases.
 //! - `editor`: the tests of the editor support (`editors/vscode`), also a step of `test`.
+//! - `playground [--test]`: the web playground into `target/playground`; with `--test`, its
+//!   browser tests (a step of `test`).
 //! - `fuzz [--seconds N] [--cmin] [TARGET...]`: the cargo-fuzz targets (`cargo test` replays
 //!   their corpora).
 
@@ -21,6 +23,7 @@ mod editor;
 mod envoy;
 mod envoy_e2e;
 mod fuzz;
+mod playground;
 mod python;
 mod serve;
 mod toolchain;
@@ -53,9 +56,10 @@ fn main() -> ExitCode {
         "proptest-long" => proptest_long(),
         "fuzz" => fuzz::run(rest),
         "editor" => editor::test(),
+        "playground" => playground::run(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|bench [--quick]|bench-envoy [--quick]|wasm|envoy [--test] [--e2e] [--bench]|serve --test|bench-serve [--seconds N] [--soak [--rate N]]|python|proptest-long|editor|fuzz [--seconds N] [--cmin] [TARGET...]>"
+                "usage: cargo xtask <test|bench [--quick]|bench-envoy [--quick]|wasm|envoy [--test] [--e2e] [--bench]|serve --test|bench-serve [--seconds N] [--soak [--rate N]]|python|editor|playground [--test]|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
             );
             return if task == "help" {
                 ExitCode::SUCCESS
@@ -131,6 +135,7 @@ fn test(args: &[String]) -> util::Result {
     util::step("python bindings", python::test)?;
     util::step("wasm bindings", wasm::test)?;
     util::step("editor grammar", editor::test)?;
+    util::step("web playground in Chromium", || playground::test(false))?;
     util::step("envoy filter in a proxy-wasm host", envoy::test)?;
     util::step("envoy filter in Envoy 1.40", envoy_e2e::test)?;
     util::step("meshgate serve behind Envoy, nginx and Caddy", serve::test)?;

@@ -288,7 +288,22 @@ pub fn build(args: &[String]) -> util::Result {
     Ok(())
 }
 
-/// Builds `bindings/wasm/pkg/`: the crate, wasm-bindgen for Node and for bundlers, wasm-opt,
+/// Builds the JS package (`bindings/wasm/pkg/`, optimized) alone, without the Envoy filter.
+pub fn js_package() -> util::Result {
+    let toolchain = Toolchain::ensure(TARGET)?;
+    build_js_package(
+        &toolchain,
+        &Options {
+            wasm_opt: true,
+            features: None,
+            bench: false,
+            test: false,
+        },
+    )
+}
+
+/// Builds `bindings/wasm/pkg/`: the crate, wasm-bindgen for Node, for bundlers and for
+/// browsers without a bundler (`pkg/web`, which the playground loads), wasm-opt,
 /// `package.json`.
 fn build_js_package(toolchain: &Toolchain, opts: &Options) -> util::Result {
     let start = Instant::now();
@@ -306,7 +321,12 @@ fn build_js_package(toolchain: &Toolchain, opts: &Options) -> util::Result {
         std::fs::remove_dir_all(&pkg)
             .map_err(|e| format!("cannot remove {}: {e}", pkg.display()))?;
     }
-    for (target, dir) in [("nodejs", pkg.clone()), ("bundler", pkg.join("bundler"))] {
+    let targets = [
+        ("nodejs", pkg.clone()),
+        ("bundler", pkg.join("bundler")),
+        ("web", pkg.join("web")),
+    ];
+    for (target, dir) in targets {
         util::run(
             Command::new(&bindgen)
                 .args(["--target", target, "--out-name", OUT_NAME, "--out-dir"])
@@ -315,20 +335,23 @@ fn build_js_package(toolchain: &Toolchain, opts: &Options) -> util::Result {
         )?;
     }
     let node_wasm = pkg.join(format!("{OUT_NAME}_bg.wasm"));
-    let bundler_wasm = pkg.join("bundler").join(format!("{OUT_NAME}_bg.wasm"));
+    let others = [
+        pkg.join("bundler").join(format!("{OUT_NAME}_bg.wasm")),
+        pkg.join("web").join(format!("{OUT_NAME}_bg.wasm")),
+    ];
     let bound = file_size(&node_wasm)?;
     if opts.wasm_opt {
         let wasm_opt_bin = ensure_wasm_opt()?;
-        // wasm-bindgen usually writes the same module for both targets: then optimize once.
-        let same = read(&node_wasm)? == read(&bundler_wasm)?;
-        let optimized = wasm_opt(&wasm_opt_bin, &node_wasm).and_then(|()| {
-            if same {
-                copy(&node_wasm, &bundler_wasm)
+        // wasm-bindgen usually writes the same module for every target: then optimize once.
+        let node = read(&node_wasm)?;
+        wasm_opt(&wasm_opt_bin, &node_wasm)?;
+        for other in &others {
+            if read(other)? == node {
+                copy(&node_wasm, other)?;
             } else {
-                wasm_opt(&wasm_opt_bin, &bundler_wasm)
+                wasm_opt(&wasm_opt_bin, other)?;
             }
-        });
-        optimized?;
+        }
     }
     write_package_json(&pkg)?;
     copy(&package_dir().join("README.md"), &pkg.join("README.md"))?;

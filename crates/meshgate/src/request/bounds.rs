@@ -1,9 +1,11 @@
 //! Checking a request against [`RequestLimits`].
 //!
-//! The JSON reader already refuses what no configuration may allow (maps and lists of more
-//! than [`MAX_MAP_ENTRIES`](super::MAX_MAP_ENTRIES) and [`MAX_LIST_ITEMS`](super::MAX_LIST_ITEMS),
-//! values nested more than 16 levels); this walks the parsed request once for the configurable
-//! limits, which are at most those ceilings in effect.
+//! [`RequestBuilder`](super::RequestBuilder) already refuses what no configuration may allow
+//! (maps and lists beyond [`RequestLimits::MAX_MAP_ENTRIES`] and
+//! [`RequestLimits::MAX_LIST_ITEMS`], values nested more than [`RequestLimits::MAX_DEPTH`]
+//! levels); this walks the request once for the configurable limits, which are at most those
+//! ceilings in effect. [`RequestBuilder::finish`](super::RequestBuilder::finish) and
+//! [`Request::from_json_with`] call it.
 
 use std::borrow::Cow;
 

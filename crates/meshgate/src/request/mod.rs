@@ -5,10 +5,17 @@
 //! the same type with owned strings. Every field is optional: an absent attribute makes every test
 //! on it fail (see the spec's "absent attributes").
 //!
+//! Every reader of requests (the JSON reader here, the Python and JavaScript bindings, proxies)
+//! feeds a [`RequestBuilder`], which holds the rules of what a request may hold; [`Field`] is the
+//! table of its fields. The JSON shape is documented in the language reference ("Requests").
+//!
 //! When `source.namespace`, `source.service_account` or `source.trust_domain` is absent and
 //! `source.principal` is a SPIFFE id `spiffe://TD/ns/NS/sa/SA`, they are derived from it.
 
 mod bounds;
+mod builder;
+mod de;
+mod field;
 mod pairs;
 mod path;
 mod spiffe;
@@ -17,213 +24,133 @@ mod value;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use builder::{RequestBuilder, float_value, int_value, null_value};
+pub use field::{Field, Kind};
 pub use pairs::Pairs;
 
 use crate::limits::RequestLimits;
 pub use spiffe::SpiffeId;
 pub use value::Value;
 
-/// Ceiling on the entries of one JSON map (labels, headers, claims, context), whatever the
-/// [`RequestLimits`]: duplicate keys are detected by comparison, so larger maps would cost
-/// quadratic time.
-pub const MAX_MAP_ENTRIES: usize = 1024;
-/// Ceiling on the items of one JSON list, whatever the [`RequestLimits`].
-pub const MAX_LIST_ITEMS: usize = 1024;
-/// Largest JSON request accepted by [`Request::from_json`] (the default
-/// [`RequestLimits::max_bytes`]).
-pub const MAX_REQUEST_BYTES: usize = 1 << 20;
-
 /// Everything a decision can look at. See the module docs.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Request<'a> {
     /// The caller.
-    #[serde(default, skip_serializing_if = "Source::is_empty")]
+    #[serde(skip_serializing_if = "Source::is_empty")]
     pub source: Source<'a>,
     /// The workload called.
-    #[serde(default, skip_serializing_if = "Destination::is_empty")]
+    #[serde(skip_serializing_if = "Destination::is_empty")]
     pub destination: Destination<'a>,
     /// The HTTP request.
-    #[serde(default, skip_serializing_if = "Http::is_empty")]
+    #[serde(skip_serializing_if = "Http::is_empty")]
     pub request: Http<'a>,
     /// The connection.
-    #[serde(default, skip_serializing_if = "Connection::is_empty")]
+    #[serde(skip_serializing_if = "Connection::is_empty")]
     pub connection: Connection<'a>,
     /// When the request is made. The core never reads a clock: front ends fill this in.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<jiff::Timestamp>,
     /// Free values for `context.KEY`.
-    #[serde(default, skip_serializing_if = "Pairs::is_empty")]
+    #[serde(skip_serializing_if = "Pairs::is_empty")]
     pub context: Pairs<'a, Value<'a>>,
 }
 
 /// The caller.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Source<'a> {
     /// mTLS peer identity, usually a SPIFFE id.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<Cow<'a, str>>,
     /// Namespace (derived from a SPIFFE principal when absent).
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<Cow<'a, str>>,
     /// Service account (derived from a SPIFFE principal when absent).
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<Cow<'a, str>>,
     /// Trust domain (derived from a SPIFFE principal when absent).
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_domain: Option<Cow<'a, str>>,
     /// Workload labels of the caller.
-    #[serde(default, skip_serializing_if = "Pairs::is_empty")]
+    #[serde(skip_serializing_if = "Pairs::is_empty")]
     pub labels: Pairs<'a, Cow<'a, str>>,
     /// Peer address of the connection.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
     /// Original client address (for example from `X-Forwarded-For`).
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_ip: Option<IpAddr>,
 }
 
 /// The workload called.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Destination<'a> {
     /// Service host name, e.g. `payments.prod.svc.cluster.local`.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<Cow<'a, str>>,
     /// Namespace.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<Cow<'a, str>>,
     /// Workload labels.
-    #[serde(default, skip_serializing_if = "Pairs::is_empty")]
+    #[serde(skip_serializing_if = "Pairs::is_empty")]
     pub labels: Pairs<'a, Cow<'a, str>>,
     /// Port.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// Address.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
 }
 
 /// The HTTP request.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Http<'a> {
     /// Method, e.g. `GET` (compared exactly).
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<Cow<'a, str>>,
     /// Path; a query string (`?…`) or fragment (`#…`) is ignored when matching.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<Cow<'a, str>>,
     /// Host or `:authority`; a `:port` suffix is ignored and case does not matter.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<Cow<'a, str>>,
     /// Headers; names compare ignoring case.
-    #[serde(default, skip_serializing_if = "Pairs::is_empty")]
+    #[serde(skip_serializing_if = "Pairs::is_empty")]
     pub headers: Pairs<'a, Cow<'a, str>>,
     /// The authenticated end user (JWT), when there is one.
-    #[serde(default, skip_serializing_if = "Auth::is_empty")]
+    #[serde(skip_serializing_if = "Auth::is_empty")]
     pub auth: Auth<'a>,
 }
 
 /// The request's authenticated end user.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Auth<'a> {
     /// `iss/sub` of the validated JWT.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<Cow<'a, str>>,
     /// `azp` of the JWT.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub presenter: Option<Cow<'a, str>>,
     /// `aud` of the JWT.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Cow<'a, [Cow<'a, str>]>>,
     /// All claims of the JWT.
-    #[serde(default, skip_serializing_if = "Pairs::is_empty")]
+    #[serde(skip_serializing_if = "Pairs::is_empty")]
     pub claims: Pairs<'a, Value<'a>>,
 }
 
 /// The connection.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Connection<'a> {
     /// TLS server name indication.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sni: Option<Cow<'a, str>>,
 }
 
@@ -251,14 +178,6 @@ impl Connection<'_> {
     fn is_empty(&self) -> bool {
         self.sni.is_none()
     }
-}
-
-/// Reads an optional field that, when given, must hold a value: an absent field is `None`
-/// (through `default`), and an explicit `null` is an error rather than a silent "absent".
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
 }
 
 /// A JSON request that could not be read, naming the offending field.
@@ -353,13 +272,7 @@ impl Request<'static> {
 fn request_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> RequestError {
     let field = e.path().to_string();
     let field = if field == "." { String::new() } else { field };
-    let message = strip_position(&e.into_inner().to_string());
-    let message = if field.is_empty() {
-        message
-    } else {
-        format!("`{field}`: {message}")
-    };
-    RequestError { field, message }
+    builder::refuse(&field, strip_position(&e.into_inner().to_string()))
 }
 
 fn strip_position(message: &str) -> String {

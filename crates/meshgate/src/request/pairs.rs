@@ -3,7 +3,8 @@
 //! A request holds a handful of entries per map, so a slice searched in order beats a hash
 //! map, and it can be built from a `&'static` array without allocating. In JSON they are
 //! objects; a key given twice is an error rather than "last one wins", because a duplicated
-//! key is how a request smuggles a second value past a reviewer.
+//! key is how a request smuggles a second value past a reviewer (the rule is
+//! [`RequestBuilder`](super::RequestBuilder)'s, applied here entry by entry).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -99,17 +100,7 @@ impl<'de, 'a, V: Clone + Deserialize<'de> + 'a> Deserialize<'de> for Pairs<'a, V
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
                 let mut entries: Vec<(Cow<'a, str>, V)> = Vec::new();
                 while let Some(key) = access.next_key::<String>()? {
-                    if entries.len() >= super::MAX_MAP_ENTRIES {
-                        return Err(serde::de::Error::custom(format_args!(
-                            "more than {} entries",
-                            super::MAX_MAP_ENTRIES
-                        )));
-                    }
-                    if entries.iter().any(|(k, _)| *k == key) {
-                        return Err(serde::de::Error::custom(format_args!(
-                            "duplicate key `{key}`"
-                        )));
-                    }
+                    super::builder::map_key(&entries, &key).map_err(serde::de::Error::custom)?;
                     let value = access.next_value::<V>()?;
                     entries.push((Cow::Owned(key), value));
                 }

@@ -1,4 +1,8 @@
 //! Values of JWT claims and context entries: the JSON subset a policy can test.
+//!
+//! The reader below applies [`RequestBuilder`](super::RequestBuilder)'s rules (no `null`, no
+//! floats, 64-bit integers, the ceilings of [`RequestLimits`](crate::RequestLimits)) item by item,
+//! so that an error names the exact key or index at fault.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -7,6 +11,7 @@ use std::marker::PhantomData;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::builder as rules;
 use super::pairs::Pairs;
 
 /// A claim or context value: a string, an integer, a boolean, a list, or an object.
@@ -74,9 +79,6 @@ impl<'de, 'a> Deserialize<'de> for Value<'a> {
     }
 }
 
-/// Deepest nesting of lists and objects accepted in one value.
-const MAX_DEPTH: usize = 16;
-
 struct ValueVisitor<'a> {
     depth: usize,
     lifetime: PhantomData<&'a ()>,
@@ -109,15 +111,11 @@ impl<'de, 'a> Visitor<'de> for ValueVisitor<'a> {
     }
 
     fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        i64::try_from(v)
-            .map(Value::Int)
-            .map_err(|_| E::custom("integer out of range"))
+        rules::int_value(v).map(Value::Int).map_err(E::custom)
     }
 
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Err(E::custom(format_args!(
-            "floating-point value `{v}` is not supported"
-        )))
+        Err(E::custom(rules::float_value(v)))
     }
 
     fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
@@ -125,43 +123,27 @@ impl<'de, 'a> Visitor<'de> for ValueVisitor<'a> {
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Err(E::custom("`null` is not supported"))
+        Err(E::custom(rules::null_value()))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        if self.depth >= MAX_DEPTH {
-            return Err(serde::de::Error::custom("value is nested too deeply"));
-        }
+        rules::nested(self.depth).map_err(serde::de::Error::custom)?;
         let mut items = Vec::new();
         while let Some(v) = seq.next_element_seed(ValueVisitor {
             depth: self.depth.saturating_add(1),
             lifetime: PhantomData,
         })? {
-            if items.len() >= super::MAX_LIST_ITEMS {
-                return Err(serde::de::Error::custom(format_args!(
-                    "list has more than {} items",
-                    super::MAX_LIST_ITEMS
-                )));
-            }
+            rules::list_item(items.len()).map_err(serde::de::Error::custom)?;
             items.push(v);
         }
         Ok(Value::List(Cow::Owned(items)))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-        if self.depth >= MAX_DEPTH {
-            return Err(serde::de::Error::custom("value is nested too deeply"));
-        }
+        rules::nested(self.depth).map_err(serde::de::Error::custom)?;
         let mut entries: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
         while let Some(key) = access.next_key::<String>()? {
-            if entries.iter().any(|(k, _)| *k == key) {
-                return Err(serde::de::Error::custom(format_args!(
-                    "duplicate key `{key}`"
-                )));
-            }
-            if entries.len() >= super::MAX_MAP_ENTRIES {
-                return Err(serde::de::Error::custom("object has too many entries"));
-            }
+            rules::object_key(&entries, &key).map_err(serde::de::Error::custom)?;
             let v = access.next_value_seed(ValueVisitor {
                 depth: self.depth.saturating_add(1),
                 lifetime: PhantomData,

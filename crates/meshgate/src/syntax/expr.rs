@@ -6,8 +6,9 @@ use super::ast::*;
 use super::lexeme::*;
 use super::literal::literal;
 
-/// Deepest nesting of parentheses and `not` accepted.
-pub const MAX_DEPTH: usize = 64;
+/// Deepest nesting of parentheses and `not` accepted: the parser's ceiling, defined by
+/// [`PolicyLimits::MAX_EXPRESSION_DEPTH`](crate::PolicyLimits::MAX_EXPRESSION_DEPTH).
+const MAX_DEPTH: usize = crate::limits::PolicyLimits::MAX_EXPRESSION_DEPTH;
 
 /// Roots of attribute paths; a bare word starting with one of these is an attribute.
 pub const ATTRIBUTE_ROOTS: [&str; 6] = [

@@ -17,9 +17,9 @@ use super::lexeme::{
 };
 use crate::span::Span;
 
-/// Longest list literal accepted, so that a hostile file cannot make the parser allocate without
-/// bound through one list.
-pub const MAX_LIST_LEN: usize = 1_000_000;
+/// Longest list literal accepted: the parser's ceiling, defined by
+/// [`PolicyLimits::MAX_LIST_LEN`](crate::PolicyLimits::MAX_LIST_LEN).
+const MAX_LIST_LEN: usize = crate::limits::PolicyLimits::MAX_LIST_LEN;
 
 /// A literal: a string, a list, or a bare word.
 pub fn literal(i: In<'_>) -> PResult<'_, Lit> {

@@ -8,8 +8,8 @@ mod parser;
 
 use std::sync::Arc;
 
-pub use expr::{ATTRIBUTE_ROOTS, MAX_DEPTH};
-pub use literal::{MAX_LIST_LEN, weekday};
+pub use expr::ATTRIBUTE_ROOTS;
+pub use literal::weekday;
 
 use crate::diagnostic::Diagnostic;
 use crate::span::{FileId, SourceFile, Span};

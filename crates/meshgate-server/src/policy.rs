@@ -158,4 +158,29 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    /// Kubernetes updates a mounted ConfigMap by writing a new `..TIMESTAMP` directory and
+    /// swapping the `..data` symlink that the visible files point through.
+    #[cfg(unix)]
+    #[test]
+    fn a_configmap_symlink_swap_is_seen() {
+        use std::os::unix::fs::symlink;
+        let dir =
+            std::env::temp_dir().join(format!("meshgate-server-configmap-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("..v1")).unwrap();
+        std::fs::write(dir.join("..v1/p.mgp"), r#"allow "v1" { to path "/**" }"#).unwrap();
+        symlink("..v1", dir.join("..data")).unwrap();
+        symlink("..data/p.mgp", dir.join("p.mgp")).unwrap();
+        let paths = vec![dir.clone()];
+        let mut w = Watcher::default();
+        assert!(matches!(w.poll(&paths), Poll::Loaded(set) if set.rule("v1").is_some()));
+        std::fs::create_dir_all(dir.join("..v2")).unwrap();
+        std::fs::write(dir.join("..v2/p.mgp"), r#"allow "v2" { to path "/**" }"#).unwrap();
+        symlink("..v2", dir.join("..data.tmp")).unwrap();
+        std::fs::rename(dir.join("..data.tmp"), dir.join("..data")).unwrap();
+        std::fs::remove_dir_all(dir.join("..v1")).unwrap();
+        assert!(matches!(w.poll(&paths), Poll::Loaded(set) if set.rule("v2").is_some()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -9,6 +9,7 @@ mod import_cmd;
 mod lint_cmd;
 mod load;
 mod requests;
+mod serve_cmd;
 mod test_cmd;
 
 use std::path::PathBuf;
@@ -30,8 +31,8 @@ const DENIED: u8 = 3;
 #[command(
     name = "meshgate",
     version,
-    about = "Check and evaluate meshgate authorization policies",
-    long_about = "Check and evaluate meshgate authorization policies (.mgp files).\n\n\
+    about = "Check, evaluate and serve meshgate authorization policies",
+    long_about = "Check, evaluate and serve meshgate authorization policies (.mgp files).\n\n\
                   Exit codes: 0 success, 1 policy errors, 2 bad usage or bad request, \
                   3 request denied (eval)."
 )]
@@ -169,6 +170,18 @@ enum Command {
     /// Convert policies of another system into meshgate policy text.
     #[command(subcommand)]
     Import(import_cmd::Source),
+    /// Run the authorization server: Envoy ext_authz (gRPC and HTTP) and forward auth for
+    /// nginx, Caddy and Traefik, with /metrics, /healthz and /readyz.
+    ///
+    /// Checks are decided against the policy files, which are reloaded when they change (a
+    /// version that does not load is reported and the last good one keeps serving). Every error
+    /// denies: until a policy loads every check is answered 503. The bound addresses are printed
+    /// on standard error. SIGTERM or SIGINT stops accepting, lets checks in progress finish and
+    /// exits 0.
+    ///
+    /// Exit codes: 0 stopped by a signal, 1 a listener failed, 2 bad usage (an address that
+    /// cannot be bound, a decision log that cannot be opened).
+    Serve(Box<serve_cmd::Options>),
 }
 
 /// Output formats.
@@ -184,6 +197,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Import(source) => import_cmd::run(source),
+        Command::Serve(options) => serve_cmd::run(*options),
         Command::Check { files, format } => check(&files, format),
         Command::Eval {
             policy,

@@ -7,6 +7,8 @@
 //! - `wasm`: the WebAssembly builds (JS package and Envoy filter).
 //! - `envoy [--test] [--e2e] [--bench]`: the Envoy filter, its proxy-wasm host tests, its tests
 //!   in a real Envoy, and the host benchmark.
+//! - `serve --test`: `meshgate serve` behind Envoy (gRPC and HTTP ext_authz), nginx and Caddy.
+//! - `bench-serve [--seconds N] [--soak [--rate N]]`: `meshgate serve`'s load benchmark and soak.
 //! - `python`: builds the Python extension into its virtual environment.
 //! - `proptest-long`: the equivalence property with 1,000,000 cases.
 //! - `editor`: the tests of the editor support (`editors/vscode`), also a step of `test`.
@@ -23,6 +25,7 @@ mod envoy_e2e;
 mod fuzz;
 mod playground;
 mod python;
+mod serve;
 mod toolchain;
 mod util;
 mod wasm;
@@ -47,6 +50,8 @@ fn main() -> ExitCode {
         "bench-envoy" => bench_envoy::run(rest),
         "wasm" => wasm::build(rest),
         "envoy" => envoy::run(rest),
+        "serve" => serve::run(rest),
+        "bench-serve" => serve::bench(rest),
         "python" => python::build(rest).map(|_| ()),
         "proptest-long" => proptest_long(),
         "fuzz" => fuzz::run(rest),
@@ -54,7 +59,7 @@ fn main() -> ExitCode {
         "playground" => playground::run(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|bench [--quick]|bench-envoy [--quick]|wasm|envoy [--test] [--e2e] [--bench]|python|editor|playground [--test]|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
+                "usage: cargo xtask <test|bench [--quick]|bench-envoy [--quick]|wasm|envoy [--test] [--e2e] [--bench]|serve --test|bench-serve [--seconds N] [--soak [--rate N]]|python|editor|playground [--test]|proptest-long|fuzz [--seconds N] [--cmin] [TARGET...]>"
             );
             return if task == "help" {
                 ExitCode::SUCCESS
@@ -133,6 +138,7 @@ fn test(args: &[String]) -> util::Result {
     util::step("web playground in Chromium", || playground::test(false))?;
     util::step("envoy filter in a proxy-wasm host", envoy::test)?;
     util::step("envoy filter in Envoy 1.40", envoy_e2e::test)?;
+    util::step("meshgate serve behind Envoy, nginx and Caddy", serve::test)?;
     Ok(())
 }
 

@@ -12,8 +12,8 @@
 //! `dry_run deny` rule matched (in either mode); `meshgate.errors` when a rule could not be
 //! evaluated.
 
-use meshgate::{Decision, DryRun, Effect, EvalError, Request};
-use serde::Serialize;
+use meshgate::decision_log::{Action as LogAction, Mode as LogMode};
+use meshgate::{Decision, DecisionLog, Effect, Request};
 
 use crate::config::{Config, FailureSettings, Mode};
 
@@ -89,21 +89,9 @@ pub fn decided(config: &Config, request: &Request<'_>, decision: &Decision<'_>) 
         Action::Respond(deny_response(config, decision))
     };
     let log = config.decision_log.then(|| {
-        Line {
-            allowed: decision.allowed,
-            reasons: &decision.reasons,
-            audits: &decision.audits,
-            dry_run: &decision.dry_run,
-            errors: &decision.errors,
-            mode: config.mode.name(),
-            action: action_name(&action),
-            error: None,
-            principal: request.source.principal.as_deref(),
-            method: request.request.method.as_deref(),
-            path: request.path(),
-            time: request.time,
-        }
-        .to_json()
+        DecisionLog::decided(decision, log_mode(config.mode), log_action(&action))
+            .request(request)
+            .to_json()
     });
     Outcome {
         action,
@@ -208,56 +196,22 @@ fn text_response(status: u32, mut headers: Vec<(String, String)>, body: String) 
 }
 
 fn error_line(mode: Mode, action: &Action, error: &str) -> String {
-    Line {
-        allowed: false,
-        reasons: &[],
-        audits: &[],
-        dry_run: &[],
-        errors: &[],
-        mode: mode.name(),
-        action: action_name(action),
-        error: Some(error),
-        principal: None,
-        method: None,
-        path: None,
-        time: None,
-    }
-    .to_json()
+    DecisionLog::refused(error, log_mode(mode), log_action(action)).to_json()
 }
 
-fn action_name(action: &Action) -> &'static str {
+/// The decision log's mode: the record every meshgate front end writes
+/// ([`meshgate::DecisionLog`]).
+fn log_mode(mode: Mode) -> LogMode {
+    match mode {
+        Mode::Enforce => LogMode::Enforce,
+        Mode::DryRun => LogMode::DryRun,
+    }
+}
+
+fn log_action(action: &Action) -> LogAction {
     match action {
-        Action::Continue => "continue",
-        Action::Respond(_) => "deny",
-    }
-}
-
-/// A decision-log line: the decision's JSON shape, then what the filter did and the request's
-/// principal, method, path and time. Serialized straight from borrowed fields (no JSON tree).
-#[derive(Serialize)]
-struct Line<'a> {
-    allowed: bool,
-    reasons: &'a [&'a str],
-    audits: &'a [&'a str],
-    dry_run: &'a [DryRun<'a>],
-    errors: &'a [EvalError<'a>],
-    mode: &'static str,
-    action: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    principal: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    method: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    time: Option<jiff::Timestamp>,
-}
-
-impl Line<'_> {
-    fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| r#"{"allowed":false}"#.to_string())
+        Action::Continue => LogAction::Continue,
+        Action::Respond(_) => LogAction::Deny,
     }
 }
 

@@ -59,18 +59,7 @@ fn read_one(path: &Path) -> Result<(String, String), String> {
 }
 
 /// An I/O error in lower case, without the OS error number.
-pub fn reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error") {
-        Some(i) => text.get(..i).unwrap_or(&text).to_string(),
-        None => text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => text,
-    }
-}
+pub use meshgate::diagnostic::io_reason as reason;
 
 /// Builds a policy set from sources; the error is every diagnostic rendered as text.
 pub fn build(sources: &Sources) -> Result<PolicySet, String> {

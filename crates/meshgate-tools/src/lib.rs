@@ -128,20 +128,8 @@ impl std::fmt::Display for Location {
     }
 }
 
-/// An I/O error as the tools word it: lowercase, without the OS error number (`no such file or
-/// directory`).
-pub fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error") {
-        Some(i) => text.get(..i).unwrap_or(&text).to_string(),
-        None => text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => text,
-    }
-}
+/// An I/O error as the tools word it: [`meshgate::diagnostic::io_reason`].
+pub use meshgate::diagnostic::io_reason;
 
 /// The location of `span` in `set`.
 pub fn location(set: &PolicySet, span: Span) -> Location {

@@ -276,3 +276,19 @@ impl IntoIterator for Diagnostics {
         self.0.into_iter()
     }
 }
+
+/// An I/O error as diagnostics word it: lowercase, without the operating system's error number
+/// (`no such file or directory`, not `No such file or directory (os error 2)`). Every front end
+/// that reads files (the CLI, the tools, the authorization server) words them this way.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => text.get(..i).unwrap_or(&text).to_string(),
+        None => text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}

@@ -138,7 +138,7 @@ impl PolicySet {
                 let file = SourceFile::new(name.clone(), "");
                 errors.push(Diagnostic::error(
                     "io",
-                    format!("cannot read `{name}`: {e}"),
+                    format!("cannot read `{name}`: {}", crate::diagnostic::io_reason(&e)),
                     &file,
                     Span::default(),
                 ));

@@ -454,16 +454,7 @@ pub fn npm_ci(dir: &Path, marker: &str) -> util::Result {
 /// Builds the package and runs the Node tests (`node --test`): the conformance corpus, the
 /// error cases, the bundler build, and a TypeScript type check of a consumer.
 pub fn test() -> util::Result {
-    let toolchain = Toolchain::ensure(TARGET)?;
-    build_js_package(
-        &toolchain,
-        &Options {
-            wasm_opt: true,
-            features: None,
-            bench: false,
-            test: false,
-        },
-    )?;
+    js_package()?;
     ensure_npm_deps()?;
     let dir = package_dir();
     let tests = dir.join("tests");

@@ -1,7 +1,8 @@
 //! A load generator for `meshgate serve`'s ext_authz gRPC service, used by
-//! `cargo xtask bench-serve`: sends `Check` calls at a fixed rate (open loop, in batches every
-//! millisecond) over a few HTTP/2 connections, and prints one JSON line with the rate achieved,
-//! the outcomes and the latency percentiles (each call timed from its send to its answer).
+//! `cargo xtask bench-serve`: sends `Check` calls at a fixed rate (open loop, evenly spaced by
+//! a pacing thread) over a few HTTP/2 connections, and prints one JSON line with the rate
+//! achieved, the outcomes and the latency percentiles (each call timed from its scheduled send
+//! to its answer).
 //!
 //! ```console
 //! $ cargo run --release -p meshgate-server --example check_load -- \
@@ -154,43 +155,56 @@ async fn run(a: Args) {
     let errors = Arc::new(AtomicU64::new(0));
     let in_flight = Arc::new(AtomicU64::new(0));
     let skipped = Arc::new(AtomicU64::new(0));
-    let per_ms = a.rate as f64 / 1000.0;
+    // Open loop with even spacing: a pacing thread wakes at each check's scheduled instant
+    // (the runtime's timer has millisecond resolution, which would send each millisecond's
+    // checks as one batch) and hands the instant to the runtime, which sends the check. Each
+    // call is timed from its scheduled instant, so a late send counts against the latency
+    // rather than hiding it.
+    let total = a.rate * a.seconds;
+    let interval = Duration::from_secs_f64(1.0 / a.rate.max(1) as f64);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
     let start = Instant::now();
-    let total_ms = a.seconds * 1000;
+    std::thread::spawn(move || {
+        for i in 0..total {
+            let due = start + interval.mul_f64(i as f64);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            if tx.send(due).is_err() {
+                return;
+            }
+        }
+    });
     let mut sent: u64 = 0;
     let mut tasks = tokio::task::JoinSet::new();
-    for ms in 0..total_ms {
-        tokio::time::sleep_until((start + Duration::from_millis(ms)).into()).await;
-        let due = (per_ms * (ms + 1) as f64) as u64;
-        while sent < due {
-            sent += 1;
-            if in_flight.load(Ordering::Relaxed) > 10_000 {
-                skipped.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            let mut client = clients[(sent as usize) % clients.len()].clone();
-            let request = request.clone();
-            let (latencies, allowed, denied, errors, in_flight) = (
-                latencies.clone(),
-                allowed.clone(),
-                denied.clone(),
-                errors.clone(),
-                in_flight.clone(),
-            );
-            in_flight.fetch_add(1, Ordering::Relaxed);
-            tasks.spawn(async move {
-                let t0 = Instant::now();
-                let r = client.check(request).await;
-                let us = t0.elapsed().as_micros().min(u32::MAX as u128) as u32;
-                in_flight.fetch_sub(1, Ordering::Relaxed);
-                match r.map(|r| r.into_inner().status.map(|s| s.code)) {
-                    Ok(Some(0)) => allowed.fetch_add(1, Ordering::Relaxed),
-                    Ok(Some(7)) => denied.fetch_add(1, Ordering::Relaxed),
-                    _ => errors.fetch_add(1, Ordering::Relaxed),
-                };
-                latencies.lock().await.push(us);
-            });
+    while let Some(due) = rx.recv().await {
+        sent += 1;
+        if in_flight.load(Ordering::Relaxed) > 10_000 {
+            skipped.fetch_add(1, Ordering::Relaxed);
+            continue;
         }
+        let mut client = clients[(sent as usize) % clients.len()].clone();
+        let request = request.clone();
+        let (latencies, allowed, denied, errors, in_flight) = (
+            latencies.clone(),
+            allowed.clone(),
+            denied.clone(),
+            errors.clone(),
+            in_flight.clone(),
+        );
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        tasks.spawn(async move {
+            let r = client.check(request).await;
+            let us = due.elapsed().as_micros().min(u32::MAX as u128) as u32;
+            in_flight.fetch_sub(1, Ordering::Relaxed);
+            match r.map(|r| r.into_inner().status.map(|s| s.code)) {
+                Ok(Some(0)) => allowed.fetch_add(1, Ordering::Relaxed),
+                Ok(Some(7)) => denied.fetch_add(1, Ordering::Relaxed),
+                _ => errors.fetch_add(1, Ordering::Relaxed),
+            };
+            latencies.lock().await.push(us);
+        });
         while tasks.try_join_next().is_some() {}
     }
     while tasks.join_next().await.is_some() {}

@@ -172,15 +172,10 @@ fn deny_response(config: &Config, decision: &Decision<'_>) -> LocalResponse {
     }
     let body = match &config.deny_body {
         Some(b) => b.clone(),
-        None if !config.reveal_rule => "access denied\n".to_string(),
-        None => match (rule, decision.errors.first()) {
-            (Some(rule), _) => format!("denied by rule `{rule}`\n"),
-            // A request-level error (a path that is not normalized) belongs to no rule.
-            (None, Some(e)) if e.rule.is_empty() => {
-                "denied: the request could not be evaluated\n".to_string()
-            }
-            (None, Some(e)) => format!("denied: rule `{}` could not be evaluated\n", e.rule),
-            (None, None) => "denied: no rule allows this request\n".to_string(),
+        // The wording every front end shares (`Decision::denial`).
+        None => match decision.denial() {
+            Some(why) if config.reveal_rule => format!("{why}\n"),
+            _ => "access denied\n".to_string(),
         },
     };
     text_response(config.deny_status, headers, body)

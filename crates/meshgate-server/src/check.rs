@@ -152,17 +152,9 @@ impl State {
         if decision.allowed {
             return Verdict::Allow;
         }
-        let body = if !self.deny.reveal_rule {
-            "access denied\n".to_string()
-        } else {
-            match (rule, decision.errors.first()) {
-                (Some(rule), _) => format!("denied by rule `{rule}`\n"),
-                (None, Some(e)) if e.rule.is_empty() => {
-                    "denied: the request could not be evaluated\n".to_string()
-                }
-                (None, Some(e)) => format!("denied: rule `{}` could not be evaluated\n", e.rule),
-                (None, None) => "denied: no rule allows this request\n".to_string(),
-            }
+        let body = match decision.denial() {
+            Some(why) if self.deny.reveal_rule => format!("{why}\n"),
+            _ => "access denied\n".to_string(),
         };
         Verdict::Deny(Denial {
             status: self.deny.status,

@@ -12,6 +12,9 @@
 //! still generated and compiled, so to skip the large ones set the sizes:
 //! `MESHGATE_BENCH_SIZES=10,1000 cargo bench -p meshgate`. The HTML report is in
 //! `target/criterion/report/index.html`.
+//!
+//! `cargo bench -p meshgate -- from_json` times `Request::from_json` alone on the README's
+//! example request (the figure the README gives for reading a request).
 
 #![expect(
     clippy::arithmetic_side_effects,
@@ -274,5 +277,16 @@ fn decide(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, decide);
+/// The README's example request, as JSON text.
+const README_REQUEST: &str = r#"{"source": {"principal": "spiffe://cluster.local/ns/shop/sa/frontend"},
+    "destination": {"service": "payments.prod.svc.cluster.local"},
+    "request": {"method": "GET", "path": "/api/balance/42"}}"#;
+
+fn from_json(c: &mut Criterion) {
+    c.bench_function("from_json/readme", |b| {
+        b.iter(|| Request::from_json(black_box(README_REQUEST)).is_ok())
+    });
+}
+
+criterion_group!(benches, from_json, decide);
 criterion_main!(benches);

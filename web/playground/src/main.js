@@ -199,7 +199,10 @@ async function main() {
   const start = saved ?? examples[0];
 
   let timer = 0;
+  // Whether an edit is waiting for its refresh (scripted checks wait for it to clear).
+  let pending = false;
   const changed = () => {
+    pending = true;
     clearTimeout(timer);
     timer = setTimeout(refresh, 120);
   };
@@ -285,6 +288,7 @@ async function main() {
       if (tab === "diff") compare(set);
     }
     saveState();
+    pending = false;
     $("status").dataset.ready = "1";
   }
 
@@ -334,7 +338,7 @@ async function main() {
     navigator.serviceWorker.register("sw.js").catch(() => {});
   }
   // For scripted checks (the browser test) and the curious.
-  window.playground = { policy, request, tests, other, text, replace };
+  window.playground = { policy, request, tests, other, text, replace, pending: () => pending };
 }
 
 main().catch((e) => {

@@ -69,7 +69,11 @@ async function typePolicy(page, text) {
 }
 
 const policyText = (page) => page.evaluate(() => window.playground.text(window.playground.policy));
-const settled = (page) => page.waitForTimeout(400);
+/** Waits until the page has refreshed after the last edit (no fixed delay: CI machines vary). */
+const settled = (page) =>
+  page.waitForFunction(() => window.playground && !window.playground.pending(), null, {
+    timeout: 30_000,
+  });
 
 test("it loads without console errors and decides the example request", { timeout: 90_000 }, async () => {
   const { page, errors } = await open();

@@ -69,11 +69,16 @@ async function typePolicy(page, text) {
 }
 
 const policyText = (page) => page.evaluate(() => window.playground.text(window.playground.policy));
-/** Waits until the page has refreshed after the last edit (no fixed delay: CI machines vary). */
-const settled = (page) =>
-  page.waitForFunction(() => window.playground && !window.playground.pending(), null, {
+/**
+ * Waits until the page has refreshed after the last edit: a moment for the editor to take the
+ * input in, then until no refresh is pending (however long that takes on a busy machine).
+ */
+async function settled(page) {
+  await page.waitForTimeout(100);
+  await page.waitForFunction(() => window.playground && !window.playground.pending(), null, {
     timeout: 30_000,
   });
+}
 
 test("it loads without console errors and decides the example request", { timeout: 90_000 }, async () => {
   const { page, errors } = await open();

@@ -191,20 +191,23 @@ fn wrk(url: &str, seconds: u64, connections: u32) -> util::Result<(String, Strin
     Ok((pick("Requests/sec:"), pick("50%"), pick("99%")))
 }
 
-/// `cargo xtask bench-serve [--seconds N] [--soak [--rate N]]`.
+/// `cargo xtask bench-serve [--seconds N] [--soak [--rate N]]`: gRPC `Check` against
+/// `meshgate serve` and the no-op baseline, then HTTP through nginx and Envoy, `N` seconds per
+/// run (15); with `--soak`, `N` seconds (300) at `--rate` checks/s (10,000) with reloads.
 pub fn bench(args: &[String]) -> util::Result {
     let mut soak = false;
-    let mut seconds = 15;
+    let mut seconds = None;
     let mut soak_rate = 10_000;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--soak" => soak = true,
             "--seconds" => {
-                seconds = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or("`--seconds` needs a number")?;
+                seconds = Some(
+                    it.next()
+                        .and_then(|v| v.parse().ok())
+                        .ok_or("`--seconds` needs a number")?,
+                );
             }
             "--rate" => {
                 soak_rate = it
@@ -232,10 +235,13 @@ pub fn bench(args: &[String]) -> util::Result {
         "meshgate",
         "--example",
         "check_load",
+        "--example",
+        "noop_authz",
     ])?;
     let release = util::root().join("target").join("release");
     let meshgate = release.join("meshgate");
     let client = release.join("examples").join("check_load");
+    let noop = release.join("examples").join("noop_authz");
     let dir = util::root().join("target").join("serve-bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let policy_file = dir.join("bench.mgp");
@@ -258,34 +264,61 @@ pub fn bench(args: &[String]) -> util::Result {
     let pid = server.0.id();
 
     if soak {
-        return soak_run(&client, grpc, admin, pid, &policy_file, soak_rate);
+        let seconds = seconds.unwrap_or(300);
+        return soak_run(&client, grpc, admin, pid, &policy_file, soak_rate, seconds);
     }
+    let seconds = seconds.unwrap_or(15);
 
+    // The floor: the same client against a server on the same gRPC stack that allows every
+    // check without reading it (`examples/noop_authz.rs`).
+    let noop_port = free_port()?;
+    let noop_server = spawn(
+        "noop_authz",
+        Command::new(&noop).arg(format!("127.0.0.1:{noop_port}")),
+    )?;
+    wait_for("noop_authz", || {
+        std::net::TcpStream::connect(("127.0.0.1", noop_port)).is_ok()
+    })?;
     let mut rows = Vec::new();
     // 1,000/s: the latency without queueing; 10,000/s: the target; 20,000/s: past it.
     for rate in [1_000, 10_000, 20_000] {
-        let cpu_before = cpu_ticks(pid);
-        let line = load_client(&client, grpc, rate, seconds)?;
-        let cpu = cpu_ticks(pid).saturating_sub(cpu_before);
-        let answered = field(&line, "answered").max(1);
-        // Clock ticks are 10 ms: CPU µs per check = ticks * 10,000 / checks.
-        let cpu_us = cpu.saturating_mul(10_000) as f64 / answered as f64;
-        eprintln!("grpc Check at {rate}/s: {line}; server CPU {cpu_us:.1} µs per check");
-        let failed = field(&line, "errors") > 0 || field(&line, "allowed") != answered;
-        if rate == 10_000 && failed {
-            return Err(format!(
-                "the gRPC run at the target rate had errors or denials: {line}"
+        for (label, port, pid) in [
+            (
+                "no-op gRPC server (the stack's floor)",
+                noop_port,
+                noop_server.0.id(),
+            ),
+            ("meshgate serve", grpc, pid),
+        ] {
+            let cpu_before = cpu_ticks(pid);
+            let line = load_client(&client, port, rate, seconds)?;
+            let cpu = cpu_ticks(pid).saturating_sub(cpu_before);
+            let answered = field(&line, "answered").max(1);
+            // Clock ticks are 10 ms: CPU µs per check = ticks * 10,000 / checks.
+            let cpu_us = cpu.saturating_mul(10_000) as f64 / answered as f64;
+            eprintln!(
+                "{label}, gRPC Check at {rate}/s: {line}; server CPU {cpu_us:.1} µs per check"
+            );
+            let failed = field(&line, "errors") > 0 || field(&line, "allowed") != answered;
+            if rate == 10_000 && failed {
+                return Err(format!(
+                    "the gRPC run at the target rate had errors or denials: {line}"
+                ));
+            }
+            rows.push(format!(
+                "| {label}, gRPC Check offered {rate}/s | {} | {} µs | {} µs | {} µs | {} µs / {} µs | {} µs | {cpu_us:.0} µs | {} |",
+                field(&line, "rate"),
+                field(&line, "p50_us"),
+                field(&line, "p99_us"),
+                field(&line, "p999_us"),
+                field(&line, "rtt_p50_us"),
+                field(&line, "rtt_p99_us"),
+                field(&line, "lag_p50_us"),
+                field(&line, "errors").saturating_add(field(&line, "skipped")),
             ));
         }
-        rows.push(format!(
-            "| gRPC Check, client on the same machine, offered {rate}/s | {} | {} µs | {} µs | {} µs | {cpu_us:.0} µs | {} |",
-            field(&line, "rate"),
-            field(&line, "p50_us"),
-            field(&line, "p99_us"),
-            field(&line, "p999_us"),
-            field(&line, "errors").saturating_add(field(&line, "skipped")),
-        ));
     }
+    drop(noop_server);
     let metrics = http_get_body(admin, "/metrics")?;
     let sum = metric_value(&metrics, "meshgate_decision_duration_seconds_sum");
     let count = metric_value(&metrics, "meshgate_decision_duration_seconds_count");
@@ -349,7 +382,7 @@ pub fn bench(args: &[String]) -> util::Result {
             let (rps, p50, p99) = wrk(&url, seconds, connections)?;
             eprintln!("{label}, {connections} connections: {rps} req/s, p50 {p50}, p99 {p99}");
             rows.push(format!(
-                "| {label}, wrk {connections} connections | {rps} | {p50} | {p99} | | | |"
+                "| {label}, wrk {connections} connections | {rps} | {p50} | {p99} | | | | | |"
             ));
         }
     }
@@ -402,7 +435,7 @@ pub fn bench(args: &[String]) -> util::Result {
             let (rps, p50, p99) = wrk(&url, seconds, connections)?;
             eprintln!("{label}, {connections} connections: {rps} req/s, p50 {p50}, p99 {p99}");
             rows.push(format!(
-                "| {label}, wrk {connections} connections, 1 Envoy worker | {rps} | {p50} | {p99} | | | |"
+                "| {label}, wrk {connections} connections, 1 Envoy worker | {rps} | {p50} | {p99} | | | | | |"
             ));
         }
         envoys.push(proc);
@@ -413,7 +446,7 @@ pub fn bench(args: &[String]) -> util::Result {
         load.trim()
     );
     println!(
-        "| run | checks or requests/s | p50 | p99 | p99.9 | server CPU per check | errors |\n|---|---:|---:|---:|---:|---:|---:|"
+        "| run | checks or requests/s | p50 | p99 | p99.9 | round trip p50 / p99 | pacing lag p50 | server CPU per check | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for r in rows {
         println!("{r}");
@@ -468,17 +501,17 @@ fn soak_run(
     pid: u32,
     policy_file: &Path,
     rate: u64,
+    seconds: u64,
 ) -> util::Result {
-    const SECONDS: u64 = 300;
     let rss_start = rss_kib(pid);
     let client = client.to_path_buf();
-    let load = std::thread::spawn(move || load_client(&client, grpc, rate, SECONDS));
+    let load = std::thread::spawn(move || load_client(&client, grpc, rate, seconds));
     let start = Instant::now();
     let mut reloads = 0u32;
     let mut samples = vec![rss_start];
     while !load.is_finished() {
         std::thread::sleep(Duration::from_secs(10));
-        if load.is_finished() || start.elapsed() >= Duration::from_secs(SECONDS) {
+        if load.is_finished() || start.elapsed() >= Duration::from_secs(seconds) {
             break;
         }
         reloads = reloads.saturating_add(1);
@@ -490,7 +523,7 @@ fn soak_run(
     let rss_end = rss_kib(pid);
     let metrics = http_get_body(admin, "/metrics")?;
     let metric = |name: &str| metric_value(&metrics, name);
-    println!("soak at {rate}/s for {SECONDS} s: {line}");
+    println!("soak at {rate}/s for {seconds} s: {line}");
     println!(
         "soak: {reloads} policy rewrites, meshgate_policy_reloads_total {}, failures {}",
         metric("meshgate_policy_reloads_total"),
@@ -499,6 +532,20 @@ fn soak_run(
     println!(
         "soak: RSS {rss_start} KiB at the start, {rss_end} KiB at the end; every 10 s: {samples:?}"
     );
+    // Flat: the second half adds under 5% to the RSS of the midpoint. A leak per check or per
+    // reload grows both halves alike; buffers sized by the busiest moment so far (the allocator
+    // keeps freed memory) rise early and then stop.
+    let mid = samples.get(samples.len() / 2).copied().unwrap_or(rss_start);
+    let growth = rss_end.saturating_sub(mid);
+    println!(
+        "soak: RSS grew {growth} KiB over the second half ({:.1}% of {mid} KiB)",
+        growth as f64 * 100.0 / mid.max(1) as f64
+    );
+    if growth.saturating_mul(20) > mid {
+        return Err(format!(
+            "memory still grows in the second half of the soak: {mid} → {rss_end} KiB"
+        ));
+    }
     if field(&line, "errors") > 0
         || field(&line, "skipped") > 0
         || field(&line, "allowed") != field(&line, "answered")

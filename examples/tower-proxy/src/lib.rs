@@ -114,6 +114,7 @@ pub async fn start(config: Config) -> Result<Running, Error> {
     let forward = Forward {
         client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
         upstream: config.upstream.clone(),
+        caller: None,
     };
     let accept = tokio::spawn(accept_loop(
         listener, acceptor, authorize, forward, addr, stopped,
@@ -146,7 +147,11 @@ async fn accept_loop(
             },
             _ = stopped.changed() => return,
         };
-        let (acceptor, authorize, forward) = (acceptor.clone(), authorize.clone(), forward.clone());
+        let (acceptor, authorize) = (acceptor.clone(), authorize.clone());
+        let forward = Forward {
+            caller: Some(remote),
+            ..forward.clone()
+        };
         tokio::spawn(async move {
             let tls = match acceptor.accept(tcp).await {
                 Ok(tls) => tls,
@@ -189,10 +194,51 @@ async fn accept_loop(
 }
 
 /// Forwards a request to the upstream; an upstream failure is a 502.
+///
+/// As a proxy must (RFC 9110, section 7.6.1), it removes the hop-by-hop headers, and those the
+/// `Connection` header names, from the request and from the response. It tells the upstream
+/// who the caller is in `X-Forwarded-For` and `X-Forwarded-Proto`, replacing what the client
+/// sent: this proxy is where the connection from outside ends, so nothing before it is trusted.
 #[derive(Clone)]
 struct Forward {
     client: Client<HttpConnector, Incoming>,
     upstream: hyper::Uri,
+    /// The connection's client address.
+    caller: Option<SocketAddr>,
+}
+
+/// The headers that describe one connection, not the message: RFC 9110's (section 7.6.1) and
+/// RFC 2616's older list, as Go's `httputil.ReverseProxy` removes them. (This proxy speaks
+/// HTTP/1.1 to the upstream and does not relay upgrades.)
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "proxy-connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Removes the hop-by-hop headers and those `Connection` names.
+fn strip_hop_by_hop(headers: &mut hyper::HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(hyper::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect();
+    for name in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
+        headers.remove(name);
+    }
 }
 
 type ForwardBody = Either<Incoming, Full<Bytes>>;
@@ -212,6 +258,18 @@ impl tower::Service<hyper::Request<Incoming>> for Forward {
     }
 
     fn call(&mut self, mut req: hyper::Request<Incoming>) -> Self::Future {
+        strip_hop_by_hop(req.headers_mut());
+        let headers = req.headers_mut();
+        headers.remove("x-forwarded-for");
+        if let Some(caller) = self.caller
+            && let Ok(ip) = hyper::header::HeaderValue::from_str(&caller.ip().to_string())
+        {
+            headers.insert("x-forwarded-for", ip);
+        }
+        headers.insert(
+            "x-forwarded-proto",
+            hyper::header::HeaderValue::from_static("https"),
+        );
         let client = self.client.clone();
         let mut parts = self.upstream.clone().into_parts();
         parts.path_and_query = req.uri().path_and_query().cloned();
@@ -225,7 +283,10 @@ impl tower::Service<hyper::Request<Incoming>> for Forward {
                 Err(e) => Err(e.to_string()),
             };
             Ok(match response {
-                Ok(r) => r.map(Either::Left),
+                Ok(mut r) => {
+                    strip_hop_by_hop(r.headers_mut());
+                    r.map(Either::Left)
+                }
                 Err(e) => {
                     eprintln!("tower-proxy: upstream: {e}");
                     let mut r = hyper::Response::new(Either::Right(Full::new(Bytes::from_static(

@@ -68,7 +68,8 @@ impl Pki {
     }
 }
 
-/// An upstream that answers every request with its path.
+/// An upstream that answers every request with its path; on `/api/headers`, with the headers
+/// a proxy must set or remove, and a hop-by-hop header of its own.
 async fn upstream() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -79,10 +80,24 @@ async fn upstream() -> SocketAddr {
             };
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(|req: hyper::Request<_>| async move {
-                    let body = format!("upstream saw {}", req.uri().path());
-                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
-                        http_body_util::Full::new(Bytes::from(body)),
-                    ))
+                    let mut body = format!("upstream saw {}", req.uri().path());
+                    if req.uri().path() == "/api/headers" {
+                        for name in [
+                            "x-forwarded-for",
+                            "x-forwarded-proto",
+                            "x-hop",
+                            "keep-alive",
+                        ] {
+                            let value = req.headers().get(name).map(|v| v.to_str().unwrap());
+                            body.push_str(&format!("\n{name}: {value:?}"));
+                        }
+                    }
+                    let mut response =
+                        hyper::Response::new(http_body_util::Full::new(Bytes::from(body)));
+                    let headers = response.headers_mut();
+                    headers.insert("connection", "x-upstream-hop".parse().unwrap());
+                    headers.insert("x-upstream-hop", "1".parse().unwrap());
+                    Ok::<_, std::convert::Infallible>(response)
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(tcp), service)
@@ -126,6 +141,20 @@ async fn get(
     proxy: SocketAddr,
     path: &str,
 ) -> Result<(u16, Option<String>, String), String> {
+    let (status, headers, body) = get_with(connector, proxy, path, &[]).await?;
+    let rule = headers
+        .get("x-meshgate-denied-by")
+        .map(|v| v.to_str().unwrap().to_string());
+    Ok((status, rule, body))
+}
+
+/// GET `path` through the proxy with extra request headers: status, headers, body.
+async fn get_with(
+    connector: &tokio_rustls::TlsConnector,
+    proxy: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<(u16, hyper::HeaderMap, String), String> {
     let tcp = TcpStream::connect(proxy).await.map_err(|e| e.to_string())?;
     let tls = connector
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
@@ -135,18 +164,16 @@ async fn get(
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
-    let req = hyper::Request::get(path)
-        .header("host", "localhost")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let mut req = hyper::Request::get(path).header("host", "localhost");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = req.body(Empty::<Bytes>::new()).unwrap();
     let response = sender.send_request(req).await.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
-    let rule = response
-        .headers()
-        .get("x-meshgate-denied-by")
-        .map(|v| v.to_str().unwrap().to_string());
+    let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    Ok((status, rule, String::from_utf8(body.to_vec()).unwrap()))
+    Ok((status, headers, String::from_utf8(body.to_vec()).unwrap()))
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
@@ -208,6 +235,28 @@ async fn mtls_identity_reaches_the_policy_and_reloads_apply() {
             "denied by rule `no-admin`\n".to_string()
         )
     );
+    // Forwarding: the caller's address replaces a client's claim; hop-by-hop headers, and those
+    // `Connection` names, stop at the proxy both ways.
+    let (status, headers, body) = get_with(
+        &as_frontend,
+        addr,
+        "/api/headers",
+        &[
+            ("x-forwarded-for", "203.0.113.9"),
+            ("connection", "x-hop"),
+            ("x-hop", "secret"),
+            ("keep-alive", "timeout=5"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        "upstream saw /api/headers\nx-forwarded-for: Some(\"127.0.0.1\")\n\
+         x-forwarded-proto: Some(\"https\")\nx-hop: None\nkeep-alive: None"
+    );
+    assert_eq!(headers.get("x-upstream-hop"), None);
     // A certificate from a CA the proxy does not trust never reaches the policy.
     let stranger = client(&ca_pem, Some(&stranger));
     assert!(get(&stranger, addr, "/api/cart").await.is_err());

@@ -4,15 +4,17 @@
 //! Each section is read as serde reads a struct, so the errors are serde's own: an unknown
 //! name is `unknown field `x`, expected one of …` (its path ends with the name), a name given
 //! twice is `duplicate field `x`` (its path is the section's), and a value of the wrong type is
-//! serde's `invalid type: …, expected …`. Like a struct, a section may also be given as a list of
-//! its fields' values in order (`"source": ["spiffe://…"]`); a request as a whole must be an
-//! object, which [`Request::from_json`](super::Request::from_json) checks first.
+//! serde's `invalid type: …, expected …`. Unlike a derived struct, a section is only an object:
+//! a list of its fields' values in order (`"source": ["spiffe://…", "shop"]`), which serde's
+//! derive would read, is refused, so that no value lands in a field by its position and every
+//! binding reads the same shape. A request as a whole must be an object, which
+//! [`Request::from_json`](super::Request::from_json) checks first.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::builder::{Given, RequestBuilder};
 use super::field::{Field, Kind};
@@ -97,40 +99,6 @@ impl<'de, 'a> Visitor<'de> for Section<'_, 'a> {
                 Kind::ValueMap => Given::ValueMap(map.next_value()?),
             };
             self.b.put(field, given).map_err(custom)?;
-        }
-        Ok(())
-    }
-
-    /// A section given as a list of its fields' values, in order, as serde reads a struct; the
-    /// fields after the list's end are absent.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        for &field in Field::children(self.section) {
-            let given: Option<Given<'a>> = match field.kind() {
-                Kind::Section => {
-                    self.b.section(field).map_err(custom)?;
-                    let section = Section {
-                        b: &mut *self.b,
-                        section: Some(field),
-                    };
-                    match seq.next_element_seed(section)? {
-                        Some(()) => continue,
-                        None => break,
-                    }
-                }
-                Kind::Str => seq
-                    .next_element::<String>()?
-                    .map(|s| Given::Str(Cow::Owned(s))),
-                Kind::Ip => seq.next_element()?.map(Given::Ip),
-                Kind::Port => seq.next_element()?.map(Given::Port),
-                Kind::Time => seq.next_element()?.map(Given::Time),
-                Kind::StrMap => seq.next_element()?.map(Given::StrMap),
-                Kind::StrList => seq.next_element()?.map(Given::StrList),
-                Kind::ValueMap => seq.next_element()?.map(Given::ValueMap),
-            };
-            match given {
-                Some(given) => self.b.put(field, given).map_err(custom)?,
-                None => break,
-            }
         }
         Ok(())
     }

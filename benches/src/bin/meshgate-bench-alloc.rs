@@ -21,8 +21,10 @@ fn snapshot() -> AllocSnapshot {
     let s = GLOBAL.stats();
     AllocSnapshot {
         allocations: (s.allocations + s.reallocations) as u64,
-        live_bytes: s.bytes_allocated as i64 - s.bytes_deallocated as i64
-            + s.bytes_reallocated as i64,
+        // stats_alloc already moves a reallocation's growth or shrinkage into
+        // `bytes_allocated` or `bytes_deallocated`; `bytes_reallocated` is the same change
+        // again, so adding it (as this did) counted every growth twice.
+        live_bytes: s.bytes_allocated as i64 - s.bytes_deallocated as i64,
     }
 }
 

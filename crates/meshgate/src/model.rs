@@ -227,3 +227,156 @@ pub struct Role {
     /// Roles it includes directly.
     pub includes: Vec<String>,
 }
+
+/// Releasing the spare capacity of a validated model.
+///
+/// Validation builds the model by pushing onto vectors, which leaves up to half of each one
+/// unused (a one-pattern set keeps room for four). A loaded policy lives as long as the engine
+/// that decides with it, so that slack is memory held for nothing: on the benchmark's mesh
+/// workload it was half of the model (1.46 of 2.85 KiB per rule). Each validated rule and
+/// default is shrunk once, when it is built.
+pub(crate) trait ShrinkToFit {
+    /// Drops the spare capacity of every vector in `self`, at every depth.
+    fn shrink_to_fit(&mut self);
+}
+
+impl<T: ShrinkToFit> ShrinkToFit for Vec<T> {
+    fn shrink_to_fit(&mut self) {
+        self.iter_mut().for_each(ShrinkToFit::shrink_to_fit);
+        Vec::shrink_to_fit(self);
+    }
+}
+
+impl ShrinkToFit for Rule {
+    fn shrink_to_fit(&mut self) {
+        self.id.shrink_to_fit();
+        ShrinkToFit::shrink_to_fit(&mut self.select);
+        ShrinkToFit::shrink_to_fit(&mut self.from);
+        ShrinkToFit::shrink_to_fit(&mut self.to);
+        // Grants share their permissions (`Arc<[_]>`, exact) with the roles.
+        self.grants.shrink_to_fit();
+        ShrinkToFit::shrink_to_fit(&mut self.when);
+        ShrinkToFit::shrink_to_fit(&mut self.unless);
+    }
+}
+
+impl ShrinkToFit for DefaultAllow {
+    fn shrink_to_fit(&mut self) {
+        self.id.shrink_to_fit();
+        ShrinkToFit::shrink_to_fit(&mut self.select);
+    }
+}
+
+impl ShrinkToFit for Clause {
+    fn shrink_to_fit(&mut self) {
+        ShrinkToFit::shrink_to_fit(&mut self.tests);
+    }
+}
+
+impl ShrinkToFit for Test {
+    fn shrink_to_fit(&mut self) {
+        self.pred.shrink_to_fit();
+    }
+}
+
+impl ShrinkToFit for Pred {
+    fn shrink_to_fit(&mut self) {
+        match self {
+            Pred::Str(patterns) | Pred::Dyn(DynPred::Glob(patterns)) => patterns.0.shrink_to_fit(),
+            Pred::Ip(nets) => nets.shrink_to_fit(),
+            Pred::Int(ranges) => ranges.shrink_to_fit(),
+            Pred::Dyn(DynPred::OneOf(values)) => values.shrink_to_fit(),
+            Pred::AttrEq(_)
+            | Pred::Weekday(_)
+            | Pred::Date(..)
+            | Pred::Time(..)
+            | Pred::Dyn(DynPred::IntRange(..) | DynPred::Contains(_)) => {}
+        }
+    }
+}
+
+impl ShrinkToFit for Condition {
+    fn shrink_to_fit(&mut self) {
+        self.cond.shrink_to_fit();
+        self.operands.shrink_to_fit();
+    }
+}
+
+impl ShrinkToFit for Cond {
+    fn shrink_to_fit(&mut self) {
+        match self {
+            Cond::And(items) | Cond::Or(items) => ShrinkToFit::shrink_to_fit(items),
+            Cond::Not(inner) => inner.shrink_to_fit(),
+            Cond::Test(test) => test.shrink_to_fit(),
+            Cond::Const(_) | Cond::Has(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PolicySet;
+
+    /// Every vector of `cond`, at every depth, is exactly as long as its capacity.
+    fn cond_exact(cond: &Cond) -> bool {
+        match cond {
+            Cond::And(items) | Cond::Or(items) => {
+                items.len() == items.capacity() && items.iter().all(cond_exact)
+            }
+            Cond::Not(inner) => cond_exact(inner),
+            Cond::Test(test) => test_exact(test),
+            Cond::Const(_) | Cond::Has(_) => true,
+        }
+    }
+
+    fn test_exact(test: &Test) -> bool {
+        match &test.pred {
+            Pred::Str(p) | Pred::Dyn(DynPred::Glob(p)) => p.0.len() == p.0.capacity(),
+            Pred::Ip(v) => v.len() == v.capacity(),
+            Pred::Int(v) => v.len() == v.capacity(),
+            Pred::Dyn(DynPred::OneOf(v)) => v.len() == v.capacity(),
+            _ => true,
+        }
+    }
+
+    fn clauses_exact(clauses: &Vec<Clause>) -> bool {
+        clauses.len() == clauses.capacity()
+            && clauses
+                .iter()
+                .all(|c| c.tests.len() == c.tests.capacity() && c.tests.iter().all(test_exact))
+    }
+
+    #[test]
+    fn a_validated_model_keeps_no_spare_capacity() {
+        let set = PolicySet::parse(
+            r#"
+            default allow "open" { select namespace ["a", "b", "c"], label app = "x" }
+            allow "r" {
+              select namespace "shop"
+              from principal ["spiffe://td/ns/a/sa/x", "spiffe://td/ns/b/sa/*"],
+                   ip [10.0.0.0/8, 192.168.0.0/16]
+              from namespace "ops"
+              to method [GET, POST, PUT], path ["/a/**", "/b/*", "/c"], port [80, 443, 8000..8100]
+              when context.level in 1..5 or context.tier == "gold" or context.tier == "silver"
+              when not (request.headers["x-a"] matches "v*" and has request.headers["x-b"])
+              unless source.namespace == destination.namespace
+            }
+            "#,
+            "p.mgp",
+        )
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+        for r in set.rules().iter() {
+            assert_eq!(r.id.len(), r.id.capacity());
+            assert!(clauses_exact(&r.select) && clauses_exact(&r.from) && clauses_exact(&r.to));
+            for c in r.when.iter().chain(&r.unless) {
+                assert!(cond_exact(&c.cond), "{}", r.id);
+                assert_eq!(c.operands.len(), c.operands.capacity());
+            }
+            assert_eq!(r.when.len(), r.when.capacity());
+        }
+        for d in set.defaults().iter() {
+            assert!(clauses_exact(&d.select));
+        }
+    }
+}

@@ -21,40 +21,41 @@ use std::fmt;
 pub struct Pattern {
     text: Box<str>,
     case_insensitive: bool,
-    glob: Option<Box<[Seg]>>,
-    /// A shorter way to match the most common globs, when the glob has one.
-    shape: Shape,
+    matcher: Matcher,
 }
 
-/// The shapes of glob most policies use, matched without walking segments. Each is exactly
-/// the general matcher's reading of such a glob (the globset property checks both).
-#[derive(Clone, Debug, Default)]
-enum Shape {
-    /// Match with the segment matcher.
-    #[default]
-    General,
-    /// `P/**` (or `**` alone, with `P/` empty): strings starting with `P/`.
+/// How a pattern is matched. The shapes of glob most policies use (`/api/**`, `*.example.com`)
+/// are matched from the text alone, without compiled segments: each is exactly the segment
+/// matcher's reading of such a glob (the globset property checks both), and a policy set keeps
+/// one pattern per value it names, so not allocating segments for them matters.
+#[derive(Clone, Debug)]
+enum Matcher {
+    /// Not a glob: the whole text.
+    Exact,
+    /// `P/**` (or `**` alone, with `P/` empty): strings starting with `P/`, its first `n` bytes.
     Tail(usize),
-    /// `P*S` with one `*` that is not part of a `**`: strings starting with `P` and ending with
-    /// `S` (not overlapping) with no `/` between.
+    /// `P*S` with one `*` that is not part of a `**`: strings starting with `P` (`p` bytes) and
+    /// ending with `S` (`q` bytes), not overlapping, with no `/` between.
     Star(usize, usize),
+    /// Any other glob: its compiled segments.
+    Segments(Box<[Seg]>),
 }
 
-/// The shape of a glob's text.
-fn shape_of(text: &str) -> Shape {
+/// The matcher of a glob's text.
+fn glob_matcher(text: &str) -> Matcher {
     let stars = text.bytes().filter(|&b| b == b'*').count();
     if text == "**" {
-        return Shape::Tail(0);
+        return Matcher::Tail(0);
     }
     if stars == 2 && text.ends_with("/**") {
-        return Shape::Tail(text.len().saturating_sub(2));
+        return Matcher::Tail(text.len().saturating_sub(2));
     }
     if stars == 1
         && let Some(i) = text.find('*')
     {
-        return Shape::Star(i, text.len().saturating_sub(i).saturating_sub(1));
+        return Matcher::Star(i, text.len().saturating_sub(i).saturating_sub(1));
     }
-    Shape::General
+    Matcher::Segments(compile(text))
 }
 
 /// One compiled `/`-separated segment of a glob.
@@ -104,8 +105,7 @@ impl Pattern {
         Pattern {
             text: text.into(),
             case_insensitive,
-            glob: None,
-            shape: Shape::General,
+            matcher: Matcher::Exact,
         }
     }
 
@@ -120,13 +120,11 @@ impl Pattern {
         } else {
             text.to_string()
         };
-        let glob = compile(&text);
-        let shape = shape_of(&text);
+        let matcher = glob_matcher(&text);
         Ok(Pattern {
             text: text.into(),
             case_insensitive,
-            glob: Some(glob),
-            shape,
+            matcher,
         })
     }
 
@@ -137,7 +135,7 @@ impl Pattern {
 
     /// Whether this is a glob rather than an exact string.
     pub fn is_glob(&self) -> bool {
-        self.glob.is_some()
+        !matches!(self.matcher, Matcher::Exact)
     }
 
     /// Whether comparisons ignore ASCII case.
@@ -149,22 +147,22 @@ impl Pattern {
     /// star (all of them for an exact pattern). Used to index path patterns in a trie.
     pub fn literal_prefix(&self) -> impl Iterator<Item = &str> {
         let segments = self.text.split('/');
-        let exact = self.glob.is_none();
+        let exact = !self.is_glob();
         segments.take_while(move |s| exact || !s.contains('*'))
     }
 
     /// Whether `s` matches.
     pub fn matches(&self, s: &str) -> bool {
         let ci = self.case_insensitive;
-        match (&self.glob, &self.shape) {
-            (Some(_), Shape::Tail(n)) => {
+        match &self.matcher {
+            Matcher::Tail(n) => {
                 let (text, bytes) = (self.text.as_bytes(), s.as_bytes());
                 match (text.get(..*n), bytes.get(..*n)) {
                     (Some(want), Some(got)) => eq_bytes(want, got, ci),
                     _ => false,
                 }
             }
-            (Some(_), Shape::Star(p, q)) => {
+            Matcher::Star(p, q) => {
                 let (text, bytes) = (self.text.as_bytes(), s.as_bytes());
                 let Some(middle_end) = bytes.len().checked_sub(*q).filter(|&e| e >= *p) else {
                     return false;
@@ -181,9 +179,9 @@ impl Pattern {
                     _ => false,
                 }
             }
-            (Some(segs), Shape::General) => match_segments(segs, s, self.case_insensitive),
-            (None, _) if self.case_insensitive => self.text.eq_ignore_ascii_case(s),
-            (None, _) => &*self.text == s,
+            Matcher::Segments(segs) => match_segments(segs, s, self.case_insensitive),
+            Matcher::Exact if self.case_insensitive => self.text.eq_ignore_ascii_case(s),
+            Matcher::Exact => &*self.text == s,
         }
     }
 }

@@ -239,11 +239,15 @@ fn default_allow(cx: &mut Ctx<'_>, decl: &ast::DefaultDecl) -> Option<DefaultAll
         .iter()
         .skip(before)
         .any(|d| d.severity() == crate::diagnostic::Severity::Error);
-    (!has_errors).then(|| DefaultAllow {
-        id: decl.id.value.clone(),
-        span: decl.span,
-        id_span: decl.id.span,
-        select,
+    (!has_errors).then(|| {
+        let mut default = DefaultAllow {
+            id: decl.id.value.clone(),
+            span: decl.span,
+            id_span: decl.id.span,
+            select,
+        };
+        crate::model::ShrinkToFit::shrink_to_fit(&mut default);
+        default
     })
 }
 
@@ -404,7 +408,10 @@ fn rule(
         .iter()
         .skip(before)
         .any(|d| d.severity() == crate::diagnostic::Severity::Error);
-    (!has_errors && !broken).then_some(rule)
+    (!has_errors && !broken).then(|| {
+        crate::model::ShrinkToFit::shrink_to_fit(&mut rule);
+        rule
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

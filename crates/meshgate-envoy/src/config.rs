@@ -36,9 +36,13 @@ pub const DEFAULT_JWT_NAMESPACE: &str = "envoy.filters.http.jwt_authn";
 /// Default dynamic-metadata namespace read into `context.*`.
 pub const DEFAULT_CONTEXT_NAMESPACE: &str = "meshgate.context";
 
-/// Whether a denial blocks the request.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-pub enum Mode {
+/// Whether a denial blocks the request: the decision log's own mode (`enforce` or `dry-run`),
+/// so the configuration and the log name it alike.
+pub use meshgate::decision_log::Mode;
+
+/// [`Mode`] as the configuration spells it.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+enum RawMode {
     /// Denied requests get a local response.
     #[default]
     #[serde(rename = "enforce")]
@@ -48,12 +52,11 @@ pub enum Mode {
     DryRun,
 }
 
-impl Mode {
-    /// The name used in the configuration and in decision logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Enforce => "enforce",
-            Mode::DryRun => "dry-run",
+impl From<RawMode> for Mode {
+    fn from(raw: RawMode) -> Mode {
+        match raw {
+            RawMode::Enforce => Mode::Enforce,
+            RawMode::DryRun => Mode::DryRun,
         }
     }
 }
@@ -163,7 +166,7 @@ struct Raw {
     #[serde(default)]
     policies: Vec<RawSource>,
     #[serde(default)]
-    mode: Mode,
+    mode: RawMode,
     #[serde(default)]
     deny_status: Option<u32>,
     #[serde(default)]
@@ -340,7 +343,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
     }
     Ok(Config {
         sources,
-        mode: raw.mode,
+        mode: raw.mode.into(),
         deny_status,
         deny_body: raw.deny_body,
         headers,

@@ -12,7 +12,7 @@
 //! `dry_run deny` rule matched (in either mode); `meshgate.errors` when a rule could not be
 //! evaluated.
 
-use meshgate::decision_log::{Action as LogAction, Mode as LogMode};
+use meshgate::decision_log::Action as LogAction;
 use meshgate::{Decision, DecisionLog, Effect, Request};
 
 use crate::config::{Config, FailureSettings, Mode};
@@ -89,7 +89,7 @@ pub fn decided(config: &Config, request: &Request<'_>, decision: &Decision<'_>) 
         Action::Respond(deny_response(config, decision))
     };
     let log = config.decision_log.then(|| {
-        DecisionLog::decided(decision, log_mode(config.mode), log_action(&action))
+        DecisionLog::decided(decision, config.mode, log_action(&action))
             .request(request)
             .to_json()
     });
@@ -191,16 +191,7 @@ fn text_response(status: u32, mut headers: Vec<(String, String)>, body: String) 
 }
 
 fn error_line(mode: Mode, action: &Action, error: &str) -> String {
-    DecisionLog::refused(error, log_mode(mode), log_action(action)).to_json()
-}
-
-/// The decision log's mode: the record every meshgate front end writes
-/// ([`meshgate::DecisionLog`]).
-fn log_mode(mode: Mode) -> LogMode {
-    match mode {
-        Mode::Enforce => LogMode::Enforce,
-        Mode::DryRun => LogMode::DryRun,
-    }
+    DecisionLog::refused(error, mode, log_action(action)).to_json()
 }
 
 fn log_action(action: &Action) -> LogAction {
